@@ -1,0 +1,63 @@
+import { z } from "zod";
+
+// One strict object per [section]: unknown keys are errors, so a typo never starts silently.
+const section = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape);
+const port = z.number().int().min(1).max(65535);
+const threads = z.number().int().min(1).max(64);
+
+export const configSchema = z.strictObject({
+  http: section({
+    host: z.string().min(1),
+    port,
+    api_keys: z.array(z.string().min(1)),
+    max_upload_mb: z.number().positive().max(2048),
+    max_audio_seconds: z.number().positive().max(6 * 3600),
+    public_url: z.union([z.literal(""), z.url({ protocol: /^http$/ })]),
+  }),
+  models: section({
+    profile: z.string().min(1),
+    from: z.string(),
+    dir: z.string().min(1),
+  }),
+  state: section({ dir: z.string().min(1) }),
+  stt: section({ threads, language: z.string().min(1) }),
+  llm: section({
+    threads,
+    context_size: z.number().int().min(256).max(131072),
+    sequences: z.number().int().min(1).max(16),
+    max_queue: z.number().int().min(0).max(1000),
+    max_tokens: z.number().int().min(1).max(32768),
+    temperature: z.number().min(0).max(2),
+  }),
+  tts: section({
+    threads,
+    default_voice: z.string(),
+    voice_map: z.record(z.string(), z.string()),
+  }),
+  vad: section({
+    threshold: z.number().gt(0).lt(1),
+    min_silence_seconds: z.number().min(0.05).max(5),
+    max_segment_seconds: z.number().min(1).max(30),
+  }),
+  mqtt: section({
+    port,
+    url: z.union([z.literal(""), z.string().regex(/^(mqtts?|tcp|wss?):\/\//, "an mqtt:// URL")]),
+    username: z.string(),
+    password: z.string(),
+    accept_unknown_toys: z.boolean(),
+  }),
+  toy: section({
+    udp_port: port,
+    advertise_host: z.string(),
+    roles_file: z.string().min(1),
+    system_prompt: z.string(),
+    sentence_separators: z.string().min(1),
+    reply_timeout_seconds: z.number().min(1).max(600),
+    audio_ttl_seconds: z.number().min(10).max(7 * 86400),
+    integration_mirror: z.boolean(),
+    known_toys: z.record(z.string().regex(/^[0-9a-zA-Z]{8,32}$/), z.string()),
+  }),
+  log: section({ level: z.enum(["debug", "info", "warn", "error"]) }),
+});
+
+export type Config = z.infer<typeof configSchema>;

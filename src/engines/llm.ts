@@ -1,0 +1,235 @@
+// The one owner of node-llama-cpp: one model, one context with N sequences, a bounded queue.
+import { getLlama, LlamaChat, type ChatHistoryItem, type Llama, type LlamaContext, type LlamaGrammar, type LlamaModel } from "node-llama-cpp";
+import { Busy, Cancelled, NotReady } from "../errors.ts";
+import { logger } from "../log.ts";
+import { metrics } from "../metrics.ts";
+import type { LlmModel } from "../models/types.ts";
+import type { ChatMessage, ChatOptions, ChatResult } from "./types.ts";
+
+const log = logger("llm");
+
+export interface LlmSettings {
+  threads: number;
+  contextSize: number;
+  sequences: number;
+  maxQueue: number;
+  maxTokens: number;
+  temperature: number;
+}
+
+/** A context sequence plus the chat evaluator bound to it; pinned to a conversation while it has one. */
+interface Slot {
+  chat: LlamaChat;
+  conversationId?: string;
+  busy: boolean;
+  lastUsed: number;
+}
+
+interface Waiter {
+  conversationId?: string;
+  resolve: (slot: Slot) => void;
+  reject: (error: Error) => void;
+}
+
+export class LlmEngine {
+  private readonly slots: Slot[];
+  private readonly waiters: Waiter[] = [];
+  private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
+  private closed = false;
+
+  private constructor(
+    readonly id: string,
+    private readonly llama: Llama,
+    private readonly model: LlamaModel,
+    private readonly context: LlamaContext,
+    private readonly settings: LlmSettings,
+  ) {
+    this.slots = Array.from({ length: settings.sequences }, () => ({
+      chat: new LlamaChat({ contextSequence: context.getSequence() }),
+      busy: false,
+      lastUsed: 0,
+    }));
+  }
+
+  static async load(model: LlmModel, settings: LlmSettings): Promise<LlmEngine> {
+    const llama = await getLlama({ gpu: false, build: "never", logLevel: "warn" } as any);
+    let loaded: LlamaModel;
+    try {
+      loaded = await llama.loadModel({ modelPath: model.file });
+    } catch (e) {
+      throw new NotReady(`cannot load the LLM ${model.file}: ${(e as Error).message}. Run "bun run setup --verify" to check the model files.`);
+    }
+    const context = await loaded.createContext({
+      contextSize: settings.contextSize,
+      sequences: settings.sequences,
+      threads: settings.threads,
+    });
+    log.info("loaded", { model: model.id, context: settings.contextSize, sequences: settings.sequences, threads: settings.threads });
+    return new LlmEngine(model.id, llama, loaded, context, settings);
+  }
+
+  countTokens(text: string): number {
+    return this.model.tokenize(text).length;
+  }
+
+  /** Tokens one conversation may hold: its share of the context. */
+  get tokensPerSequence(): number {
+    return Math.floor(this.settings.contextSize / this.settings.sequences);
+  }
+
+  get queueDepth(): number {
+    return this.waiters.length;
+  }
+
+  /** Drops a conversation's pinned sequence (e.g. a toy's role button cleared its context). */
+  forgetConversation(conversationId: string) {
+    const slot = this.slots.find((s) => s.conversationId === conversationId);
+    if (!slot) return;
+    slot.conversationId = undefined;
+    if (!slot.busy) void slot.chat.sequence.clearHistory();
+  }
+
+  /** Generates a reply, calling onText with each piece of text as it is produced. */
+  async chat(messages: ChatMessage[], opts: ChatOptions, onText: (chunk: string) => void): Promise<ChatResult> {
+    if (opts.signal?.aborted) throw new Cancelled();
+    const grammar = await this.grammarFor(opts);
+    const slot = await this.acquire(opts.conversationId, opts.signal);
+    try {
+      const history = toHistory(messages);
+      const promptTokens = this.promptTokens(slot.chat, history);
+      let generated = "";
+      let first = true;
+      const response = await slot.chat.generateResponse(history, {
+        onTextChunk: (text) => {
+          if (first) {
+            first = false;
+            opts.onPromptDone?.();
+          }
+          generated += text;
+          onText(text);
+        },
+        signal: opts.signal,
+        stopOnAbortSignal: true,
+        maxTokens: opts.maxTokens ?? this.settings.maxTokens,
+        temperature: opts.temperature ?? this.settings.temperature,
+        topP: opts.topP,
+        seed: opts.seed,
+        grammar,
+        customStopTriggers: opts.stop?.length ? opts.stop : undefined,
+        repeatPenalty:
+          opts.frequencyPenalty || opts.presencePenalty
+            ? { frequencyPenalty: opts.frequencyPenalty, presencePenalty: opts.presencePenalty }
+            : undefined,
+      });
+      if (opts.signal?.aborted) throw new Cancelled();
+      return {
+        finishReason: response.metadata.stopReason === "maxTokens" ? "length" : "stop",
+        promptTokens,
+        completionTokens: generated ? this.countTokens(generated) : 0,
+      };
+    } catch (e) {
+      if (opts.signal?.aborted) throw new Cancelled();
+      throw e;
+    } finally {
+      this.release(slot);
+    }
+  }
+
+  async close() {
+    this.closed = true;
+    for (const w of this.waiters.splice(0)) w.reject(new Cancelled("shutting down"));
+    await this.context.dispose();
+    await this.model.dispose();
+    await this.llama.dispose();
+  }
+
+  private promptTokens(chat: LlamaChat, history: ChatHistoryItem[]): number {
+    try {
+      const state = chat.chatWrapper.generateContextState({ chatHistory: [...history, { type: "model", response: [] }] });
+      return state.contextText.tokenize(this.model.tokenizer).length;
+    } catch {
+      return history.reduce((n, item) => n + this.countTokens(item.type === "model" ? item.response.join("") : item.text), 0);
+    }
+  }
+
+  private async grammarFor(opts: ChatOptions): Promise<LlamaGrammar | undefined> {
+    const key = opts.jsonSchema ? "schema:" + JSON.stringify(opts.jsonSchema) : opts.grammar;
+    if (!key) return undefined;
+    let grammar = this.grammars.get(key);
+    if (!grammar) {
+      grammar = opts.jsonSchema
+        ? this.llama.createGrammarForJsonSchema(opts.jsonSchema as any)
+        : key === "json"
+          ? this.llama.getGrammarFor("json")
+          : this.llama.createGrammar({ grammar: key });
+      if (this.grammars.size > 64) this.grammars.clear();
+      this.grammars.set(key, grammar);
+      grammar.catch(() => this.grammars.delete(key));
+    }
+    return grammar;
+  }
+
+  private acquire(conversationId: string | undefined, signal?: AbortSignal): Promise<Slot> {
+    if (this.closed) return Promise.reject(new Cancelled("shutting down"));
+    const slot = this.freeSlotFor(conversationId);
+    if (slot) return this.take(slot, conversationId);
+    if (this.waiters.length >= this.settings.maxQueue) {
+      return Promise.reject(new Busy(`the language model is busy (${this.waiters.length} requests waiting); try again shortly`));
+    }
+    return new Promise<Slot>((resolve, reject) => {
+      const waiter: Waiter = { conversationId, resolve, reject };
+      this.waiters.push(waiter);
+      metrics.setQueueDepth("llm", this.waiters.length);
+      signal?.addEventListener(
+        "abort",
+        () => {
+          const i = this.waiters.indexOf(waiter);
+          if (i >= 0) {
+            this.waiters.splice(i, 1);
+            metrics.setQueueDepth("llm", this.waiters.length);
+            reject(new Cancelled());
+          }
+        },
+        { once: true },
+      );
+    });
+  }
+
+  /** A conversation waits for its own slot; others take a free unpinned slot, else the least recently used one. */
+  private freeSlotFor(conversationId?: string): Slot | undefined {
+    const own = conversationId ? this.slots.find((s) => s.conversationId === conversationId) : undefined;
+    if (own) return own.busy ? undefined : own;
+    const free = this.slots.filter((s) => !s.busy);
+    return free.find((s) => !s.conversationId) ?? free.sort((a, b) => a.lastUsed - b.lastUsed)[0];
+  }
+
+  private async take(slot: Slot, conversationId?: string): Promise<Slot> {
+    slot.busy = true;
+    if (slot.conversationId !== conversationId) {
+      slot.conversationId = conversationId;
+      await slot.chat.sequence.clearHistory();
+    }
+    return slot;
+  }
+
+  private release(slot: Slot) {
+    slot.busy = false;
+    slot.lastUsed = performance.now();
+    for (let i = 0; i < this.waiters.length; i++) {
+      const waiter = this.waiters[i]!;
+      const next = this.freeSlotFor(waiter.conversationId);
+      if (next) {
+        this.waiters.splice(i, 1);
+        metrics.setQueueDepth("llm", this.waiters.length);
+        this.take(next, waiter.conversationId).then(waiter.resolve, waiter.reject);
+        return;
+      }
+    }
+  }
+}
+
+function toHistory(messages: ChatMessage[]): ChatHistoryItem[] {
+  return messages.map((m) =>
+    m.role === "assistant" ? { type: "model", response: [m.content] } : { type: m.role, text: m.content },
+  );
+}

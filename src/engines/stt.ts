@@ -1,0 +1,151 @@
+// The one owner of the sherpa-onnx OfflineRecognizer: VAD-gated, window-sized pieces, one decode at a time.
+import sherpa from "sherpa-onnx-node";
+import { resample } from "../audio/resample.ts";
+import { Cancelled, NotReady } from "../errors.ts";
+import { logger } from "../log.ts";
+import { metrics } from "../metrics.ts";
+import type { SttModel } from "../models/types.ts";
+import { SerialQueue } from "./queue.ts";
+import type { Transcript, TranscriptSegment, TranscribeOptions } from "./types.ts";
+import { VAD_SAMPLE_RATE, type VadEngine } from "./vad.ts";
+
+const log = logger("stt");
+const SAMPLE_RATE = 16000;
+
+export interface SttSettings {
+  threads: number;
+  language: string;
+  maxQueue: number;
+}
+
+export class SttEngine {
+  private readonly queue: SerialQueue;
+
+  private constructor(
+    readonly model: SttModel,
+    private readonly recognizer: any,
+    private readonly vad: VadEngine,
+    private readonly settings: SttSettings,
+  ) {
+    this.queue = new SerialQueue(settings.maxQueue, (n) => metrics.setQueueDepth("stt", n));
+  }
+
+  static async load(model: SttModel, vad: VadEngine, settings: SttSettings): Promise<SttEngine> {
+    try {
+      const recognizer = await sherpa.OfflineRecognizer.createAsync(recognizerConfig(model, settings));
+      log.info("loaded", { model: model.id, type: model.type, threads: settings.threads });
+      return new SttEngine(model, recognizer, vad, settings);
+    } catch (e) {
+      throw new NotReady(`cannot load the speech recognizer ${model.id}: ${(e as Error).message}. Run "bun run setup --verify".`);
+    }
+  }
+
+  get languages(): string[] {
+    return this.model.languages;
+  }
+
+  /**
+   * Transcribes mono audio at any rate. Non-speech gives "" (Whisper would invent text on
+   * silence); audio longer than the model's window is cut at VAD pauses, never truncated.
+   */
+  async transcribe(samples: Float32Array, sampleRate: number, opts: TranscribeOptions = {}): Promise<Transcript> {
+    const audio = sampleRate === SAMPLE_RATE ? samples : resample(samples, sampleRate, SAMPLE_RATE);
+    const duration = audio.length / SAMPLE_RATE;
+    const speech = await this.vad.segments(audio, opts.signal);
+    if (opts.signal?.aborted) throw new Cancelled();
+    const language = opts.language && opts.language !== "auto" ? opts.language : this.model.languages.length === 1 ? this.model.languages[0]! : "";
+    if (speech.length === 0) return { text: "", language, duration, segments: [] };
+
+    // Whole audio in one piece when it fits the window: the model sees the full context.
+    const pieces =
+      duration <= this.model.windowSeconds
+        ? [{ start: 0, samples: audio }]
+        : mergeIntoWindows(speech, this.model.windowSeconds);
+
+    const segments: TranscriptSegment[] = [];
+    let detected = language;
+    for (const piece of pieces) {
+      const result = await this.decode(piece.samples, opts.signal);
+      const text = result.text.trim();
+      if (result.lang) detected ||= normalizeLanguageTag(result.lang);
+      if (text) segments.push({ start: piece.start, end: piece.start + piece.samples.length / SAMPLE_RATE, text });
+    }
+    return { text: segments.map((s) => s.text).join(" "), language: detected || "en", duration, segments };
+  }
+
+  private decode(samples: Float32Array, signal?: AbortSignal): Promise<{ text: string; lang?: string }> {
+    return this.queue.run(async () => {
+      if (signal?.aborted) throw new Cancelled();
+      const stream = this.recognizer.createStream();
+      stream.acceptWaveform({ sampleRate: SAMPLE_RATE, samples });
+      await this.recognizer.decodeAsync(stream);
+      return this.recognizer.getResult(stream);
+    }, signal);
+  }
+
+  close() {
+    this.queue.close();
+  }
+}
+
+/** Joins neighbouring speech segments into pieces no longer than the model's window. */
+function mergeIntoWindows(speech: { start: number; samples: Float32Array }[], windowSeconds: number) {
+  const limit = windowSeconds * VAD_SAMPLE_RATE;
+  const pieces: { start: number; samples: Float32Array }[] = [];
+  let current: { start: number; parts: Float32Array[]; length: number } | undefined;
+  const flush = () => {
+    if (!current) return;
+    const joined = new Float32Array(current.length);
+    let at = 0;
+    for (const p of current.parts) {
+      joined.set(p, at);
+      at += p.length;
+    }
+    pieces.push({ start: current.start, samples: joined });
+    current = undefined;
+  };
+  for (const seg of speech) {
+    if (current && current.length + seg.samples.length > limit) flush();
+    current ??= { start: seg.start, parts: [], length: 0 };
+    current.parts.push(seg.samples);
+    current.length += seg.samples.length;
+  }
+  flush();
+  return pieces;
+}
+
+/** SenseVoice reports "<|en|>"; keep the bare ISO code. */
+function normalizeLanguageTag(tag: string): string {
+  return tag.replace(/[<|>]/g, "");
+}
+
+function recognizerConfig(model: SttModel, settings: SttSettings) {
+  const f = model.files;
+  const hint = settings.language !== "auto" ? settings.language : "";
+  const modelConfig: Record<string, unknown> = { tokens: f.tokens, numThreads: settings.threads, provider: "cpu", debug: 0 };
+  switch (model.type) {
+    case "whisper":
+      modelConfig.whisper = { encoder: f.encoder, decoder: f.decoder, language: hint || (model.languages.length === 1 ? model.languages[0] : ""), task: "transcribe" };
+      break;
+    case "sense_voice":
+      modelConfig.senseVoice = { model: f.model, language: hint, useInverseTextNormalization: 1 };
+      break;
+    case "moonshine":
+      modelConfig.moonshine = { preprocessor: f.preprocessor, encoder: f.encoder, uncachedDecoder: f.uncachedDecoder, cachedDecoder: f.cachedDecoder };
+      break;
+    case "paraformer":
+      modelConfig.paraformer = { model: f.model };
+      break;
+    case "transducer":
+      modelConfig.transducer = { encoder: f.encoder, decoder: f.decoder, joiner: f.joiner };
+      break;
+    case "nemo_ctc":
+      modelConfig.nemoCtc = { model: f.model };
+      break;
+    case "fire_red_asr":
+      modelConfig.fireRedAsr = { encoder: f.encoder, decoder: f.decoder };
+      break;
+  }
+  return { featConfig: { sampleRate: SAMPLE_RATE, featureDim: 80 }, modelConfig, decodingMethod: "greedy_search" };
+}
+

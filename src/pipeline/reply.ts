@@ -1,0 +1,64 @@
+// One spoken reply: LLM stream -> sentences -> TTS, each sentence yielded as soon as it is spoken,
+// while the model keeps generating the next one.
+import type { Engines } from "../engines/index.ts";
+import type { AudioChunk, ChatMessage, ChatOptions, ChatResult } from "../engines/types.ts";
+import { Channel } from "../util/channel.ts";
+import { splitSentences } from "./sentences.ts";
+import type { SpokenSentence } from "./types.ts";
+
+export interface SpeakReplyOptions {
+  chat: ChatOptions;
+  voice?: string;
+  speed?: number;
+  separators: string;
+  signal?: AbortSignal;
+  /** Called with the LLM's result once generation has finished. */
+  onChatDone?: (result: ChatResult) => void;
+}
+
+export async function* speakReply(
+  engines: Pick<Engines, "llm" | "tts">,
+  messages: ChatMessage[],
+  opts: SpeakReplyOptions,
+): AsyncIterable<SpokenSentence> {
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
+  const text = new Channel<string>();
+  engines.llm
+    .chat(messages, { ...opts.chat, signal: stop.signal }, (chunk) => text.push(chunk))
+    .then((result) => {
+      opts.onChatDone?.(result);
+      text.close();
+    }, (e) => text.close(e));
+  try {
+    let order = 0;
+    for await (const sentence of splitSentences(text, opts.separators)) {
+      const audio = await collectAudio(engines.tts.synthesize(sentence, { voice: opts.voice, speed: opts.speed, signal: stop.signal }));
+      if (!audio) continue;
+      yield { order: ++order, text: sentence, audio };
+    }
+  } finally {
+    stop.abort(); // consumer stopped early or failed: stop generating
+    opts.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Joins a sentence's chunks into one buffer; undefined when the text produced no audio. */
+export async function collectAudio(chunks: AsyncIterable<AudioChunk>): Promise<AudioChunk | undefined> {
+  const parts: Float32Array[] = [];
+  let sampleRate = 0;
+  for await (const c of chunks) {
+    parts.push(c.samples);
+    sampleRate = c.sampleRate;
+  }
+  const length = parts.reduce((n, p) => n + p.length, 0);
+  if (length === 0) return undefined;
+  const samples = new Float32Array(length);
+  let at = 0;
+  for (const p of parts) {
+    samples.set(p, at);
+    at += p.length;
+  }
+  return { samples, sampleRate };
+}
