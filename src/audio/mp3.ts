@@ -30,6 +30,11 @@ function lameModule(): Promise<WebAssembly.Module> {
   return compiled;
 }
 
+/** Compiles the encoder ahead of time, so the first reply after start does not pay for it (~250 ms). */
+export async function prepareMp3Encoder(): Promise<void> {
+  await lameModule();
+}
+
 /** The MP3 rate a stream at `sampleRate` is encoded at: the same, or the next one up. */
 export function mp3SampleRate(sampleRate: number): Mp3SampleRate {
   return MP3_SAMPLE_RATES.find((r) => r >= sampleRate) ?? 48000;

@@ -2,7 +2,8 @@ import { z } from "zod";
 
 // One strict object per [section]: unknown keys are errors, so a typo never starts silently.
 const section = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape);
-const port = z.number().int().min(1).max(65535);
+// 0 = any free port (used by tests; the chosen port is logged)
+const port = z.number().int().min(0).max(65535);
 const threads = z.number().int().min(1).max(64);
 
 export const configSchema = z.strictObject({

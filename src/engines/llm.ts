@@ -148,7 +148,7 @@ export class LlmEngine {
       const state = chat.chatWrapper.generateContextState({ chatHistory: [...history, { type: "model", response: [] }] });
       return state.contextText.tokenize(this.model.tokenizer).length;
     } catch {
-      return history.reduce((n, item) => n + this.countTokens(item.type === "model" ? item.response.join("") : item.text), 0);
+      return history.reduce((n, item) => n + this.countTokens(item.type === "model" ? item.response.map(String).join("") : String(item.text)), 0);
     }
   }
 

@@ -68,7 +68,10 @@ export class SttEngine {
       const result = await this.decode(piece.samples, opts.signal);
       const text = result.text.trim();
       if (result.lang) detected ||= normalizeLanguageTag(result.lang);
-      if (text) segments.push({ start: piece.start, end: piece.start + piece.samples.length / SAMPLE_RATE, text });
+      if (!text) continue;
+      const segment = { start: piece.start, end: piece.start + piece.samples.length / SAMPLE_RATE, text };
+      segments.push(segment);
+      opts.onSegment?.(segment);
     }
     return { text: segments.map((s) => s.text).join(" "), language: detected || "en", duration, segments };
   }

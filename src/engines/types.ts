@@ -18,6 +18,8 @@ export interface Transcript {
 export interface TranscribeOptions {
   language?: string;
   signal?: AbortSignal;
+  /** Called with each piece as soon as it is decoded (streaming transcription). */
+  onSegment?: (segment: TranscriptSegment) => void;
 }
 
 export interface ChatMessage {

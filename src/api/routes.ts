@@ -1,0 +1,22 @@
+// The OpenAI-compatible routes, in Bun.serve's `routes` format.
+import { chatCompletions } from "./chat.ts";
+import type { ApiDeps } from "./deps.ts";
+import { getModel, listModels } from "./models.ts";
+import { speech } from "./speech.ts";
+import { transcriptions } from "./transcriptions.ts";
+import { listVoices, putVoiceMap } from "./voices.ts";
+
+export type Handler = (req: Request & { params: Record<string, string> }) => Response | Promise<Response>;
+export type Routes = Record<string, Partial<Record<"GET" | "POST" | "PUT" | "DELETE", Handler>>>;
+
+export function apiRoutes(deps: ApiDeps): Routes {
+  return {
+    "/v1/models": { GET: (req) => listModels(req, deps) },
+    "/v1/models/:id": { GET: (req) => getModel(req, deps) },
+    "/v1/audio/transcriptions": { POST: (req) => transcriptions(req, deps) },
+    "/v1/chat/completions": { POST: (req) => chatCompletions(req, deps) },
+    "/v1/audio/speech": { POST: (req) => speech(req, deps) },
+    "/v1/audio/voices": { GET: (req) => listVoices(req, deps) },
+    "/api/openai-voicemap": { PUT: (req) => putVoiceMap(req, deps), GET: (req) => listVoices(req, deps) },
+  };
+}

@@ -1,0 +1,102 @@
+// POST /v1/audio/speech: the body streams out sentence by sentence as it is synthesized.
+import { z } from "zod";
+import { createSpeechEncoder } from "../audio/encode.ts";
+import type { AudioChunk } from "../engines/types.ts";
+import { Cancelled } from "../errors.ts";
+import { logger } from "../log.ts";
+import { metrics } from "../metrics.ts";
+import { readJson } from "./body.ts";
+import type { ApiDeps } from "./deps.ts";
+import { errorBody } from "./errors.ts";
+import { sseResponse } from "./sse.ts";
+
+const log = logger("speech");
+
+const speechRequest = z
+  .object({
+    model: z.string().min(1),
+    input: z.string().min(1).max(4096),
+    voice: z.union([z.string().min(1), z.object({ id: z.string().min(1) }).transform((v) => v.id)]),
+    response_format: z.enum(["mp3", "wav", "pcm", "opus", "flac", "aac"]).default("mp3"),
+    speed: z.number().min(0.25).max(4).default(1),
+    stream_format: z.enum(["audio", "sse"]).default("audio"),
+    instructions: z.string().optional(),
+  })
+  .loose();
+
+export async function speech(req: Request, deps: ApiDeps): Promise<Response> {
+  const body = await readJson(req, speechRequest);
+  const { tts } = deps.engines();
+  const voice = tts.resolveVoice(body.voice); // 400 listing valid voices when unknown
+  const sampleRate = tts.sampleRateOf(voice);
+  const encoder = await createSpeechEncoder(body.response_format, sampleRate, { mp3Kbps: 64 }); // 400 when no encoder exists
+  const started = performance.now();
+  const abort = new AbortController();
+  req.signal.addEventListener("abort", () => abort.abort(), { once: true });
+  const chunks = tts.synthesize(body.input, { voice, speed: body.speed, signal: abort.signal });
+  const recordFirstAudio = once(() => metrics.observeStage("first_audio", (performance.now() - started) / 1000, "api"));
+
+  if (body.stream_format === "sse") {
+    return sseResponse(
+      req,
+      async (sse) => {
+        let bytes = 0;
+        for await (const chunk of chunks) {
+          const encoded = await encoder.encode(chunk.samples);
+          bytes += encoded.length;
+          if (encoded.length) sse.send({ type: "speech.audio.delta", audio: Buffer.from(encoded).toString("base64") });
+          recordFirstAudio();
+        }
+        const tail = await encoder.finish();
+        if (tail.length) sse.send({ type: "speech.audio.delta", audio: Buffer.from(tail).toString("base64") });
+        sse.send({ type: "speech.audio.done", usage: { input_tokens: body.input.length, output_tokens: bytes + tail.length, total_tokens: body.input.length + bytes + tail.length } });
+      },
+      (error, sse) => {
+        if (!(error instanceof Cancelled) && !sse.closed) sse.send((error as any)?.status ? errorBody(error as any) : { error: { message: "Internal server error", type: "server_error" } });
+      },
+    );
+  }
+
+  // Pull the first sentence before answering, so a failure there is still a proper error status.
+  const iterator = chunks[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  let pending: IteratorResult<AudioChunk> | undefined = first;
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = pending ?? (await iterator.next());
+        pending = undefined;
+        if (next.done) {
+          controller.enqueue(await encoder.finish());
+          controller.close();
+          return;
+        }
+        controller.enqueue(await encoder.encode(next.value.samples));
+        recordFirstAudio();
+        // When synthesis runs ahead of encoding, the next chunks resolve in microtasks only;
+        // a macrotask turn lets Bun write this chunk to the socket before encoding the next.
+        await new Promise((resolve) => setImmediate(resolve));
+      } catch (e) {
+        if (!(e instanceof Cancelled)) log.error("speech stream failed", { error: String(e) });
+        controller.error(e);
+      }
+    },
+    cancel() {
+      abort.abort();
+      void iterator.return?.();
+    },
+  });
+  const headers: Record<string, string> = { "Content-Type": encoder.contentType, "Transfer-Encoding": "chunked" };
+  if (body.response_format === "pcm") headers["X-Sample-Rate"] = String(sampleRate);
+  return new Response(stream, { headers });
+}
+
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (!done) {
+      done = true;
+      fn();
+    }
+  };
+}

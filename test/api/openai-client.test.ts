@@ -1,0 +1,295 @@
+// The official openai client against a real Hearth on the fixture models: only the base URL changes.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { MPEGDecoder } from "mpg123-decoder";
+import OpenAI, { toFile } from "openai";
+import sherpa from "sherpa-onnx-node";
+import { decodeWav } from "../../src/audio/wav.ts";
+import { collectAudio } from "../../src/pipeline/reply.ts";
+import type { Hearth } from "../../src/app.ts";
+import { readAudioFile, startTestHearth, transcripts, wordErrorRate } from "../support/hearth.ts";
+
+const EXACT = "Hello there. I am a little rabbit! Pi is 3.14 today.";
+const GRAMMAR = `root ::= "${EXACT}"`;
+// llama.cpp-style extension field: a GBNF grammar that pins the random test model's output.
+const withGrammar = { grammar: GRAMMAR } as {};
+
+let hearth: Hearth;
+let client: OpenAI;
+
+beforeAll(async () => {
+  hearth = await startTestHearth();
+  client = new OpenAI({ baseURL: `${hearth.url}/v1`, apiKey: "unused", maxRetries: 0 });
+}, 120_000);
+
+afterAll(async () => {
+  await hearth?.stop();
+});
+
+async function decodeMp3(bytes: Uint8Array) {
+  const decoder = new MPEGDecoder();
+  await decoder.ready;
+  const out = decoder.decode(bytes);
+  decoder.free();
+  return { samples: out.channelData[0]!, sampleRate: out.sampleRate, errors: out.errors.length };
+}
+
+describe("transcriptions", () => {
+  test("transcribes every test utterance no worse than the model called directly", async () => {
+    const expected = await transcripts();
+    const p = hearth.engines.profile.stt;
+    // The floor: the same recognizer, with the same files, called directly on each whole file.
+    const direct = new sherpa.OfflineRecognizer({
+      featConfig: { sampleRate: 16000, featureDim: 80 },
+      modelConfig: { whisper: { encoder: p.files.encoder, decoder: p.files.decoder, language: "en", task: "transcribe" }, tokens: p.files.tokens, numThreads: 2, provider: "cpu", debug: 0 },
+    });
+    let serverErrors = 0;
+    let directErrors = 0;
+    for (const [name, reference] of expected) {
+      const bytes = await readAudioFile(name);
+      const result = await client.audio.transcriptions.create({ file: await toFile(bytes, name, { type: "audio/wav" }), model: "whisper-1" });
+      const wave = decodeWav(bytes);
+      const stream = direct.createStream();
+      stream.acceptWaveform({ sampleRate: wave.sampleRate, samples: wave.samples });
+      await direct.decodeAsync(stream);
+      serverErrors += wordErrorRate(reference, result.text);
+      directErrors += wordErrorRate(reference, direct.getResult(stream).text);
+    }
+    const serverWer = serverErrors / expected.size;
+    const directWer = directErrors / expected.size;
+    console.log(`WER server=${serverWer.toFixed(3)} direct=${directWer.toFixed(3)}`);
+    expect(serverWer).toBeLessThanOrEqual(directWer + 1e-9);
+    expect(serverWer).toBeLessThan(0.3);
+  }, 120_000);
+
+  test("verbose_json has segments and words; srt, vtt and text formats", async () => {
+    const file = await toFile(await readAudioFile("utt03.wav"), "utt03.wav");
+    const verbose = await client.audio.transcriptions.create({ file, model: "whisper-1", response_format: "verbose_json", timestamp_granularities: ["segment", "word"] });
+    expect(verbose.language).toBe("english");
+    expect(verbose.duration).toBeGreaterThan(1);
+    expect(verbose.segments!.length).toBeGreaterThan(0);
+    expect(verbose.words!.map((w) => w.word.toLowerCase())).toContain("timer");
+    const words = verbose.words!;
+    for (let i = 1; i < words.length; i++) expect(words[i]!.start).toBeGreaterThanOrEqual(words[i - 1]!.end - 1e-6);
+
+    const srt = await client.audio.transcriptions.create({ file: await toFile(await readAudioFile("utt03.wav"), "a.wav"), model: "whisper-1", response_format: "srt" });
+    expect(String(srt)).toMatch(/^1\n00:00:00,000 --> 00:00:0\d,\d{3}\n.*timer/i);
+    const vtt = await client.audio.transcriptions.create({ file: await toFile(await readAudioFile("utt03.wav"), "a.wav"), model: "whisper-1", response_format: "vtt" });
+    expect(String(vtt)).toMatch(/^WEBVTT\n\n00:00:00\.000 --> /);
+    const text = await client.audio.transcriptions.create({ file: await toFile(await readAudioFile("utt03.wav"), "a.wav"), model: "whisper-1", response_format: "text" });
+    expect(String(text).toLowerCase()).toMatch(/timer for (10|ten) minutes/);
+  }, 60_000);
+
+  test("silence gives an empty transcript instead of an invented one", async () => {
+    const result = await client.audio.transcriptions.create({ file: await toFile(await readAudioFile("silence-2s.wav"), "s.wav"), model: "whisper-1" });
+    expect(result.text).toBe("");
+  }, 30_000);
+
+  test("stream=true sends transcript.text.delta events then transcript.text.done", async () => {
+    const stream = await client.audio.transcriptions.create({ file: await toFile(await readAudioFile("utt02.wav"), "u.wav"), model: "whisper-1", stream: true });
+    const types: string[] = [];
+    let done = "";
+    for await (const event of stream) {
+      types.push(event.type);
+      if (event.type === "transcript.text.done") done = event.text;
+    }
+    expect(types.at(-1)).toBe("transcript.text.done");
+    expect(types).toContain("transcript.text.delta");
+    expect(done.toLowerCase()).toContain("weather");
+  }, 30_000);
+});
+
+describe("chat completions", () => {
+  test("streams the exact text a grammar pins, as chunks, ending with finish_reason and usage", async () => {
+    const stream = await client.chat.completions.create({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "Say hello" }],
+      stream: true,
+      stream_options: { include_usage: true },
+      ...withGrammar,
+    });
+    let text = "";
+    let contentChunks = 0;
+    let finish: string | null = null;
+    let usage: any;
+    for await (const chunk of stream) {
+      if (chunk.usage) usage = chunk.usage;
+      const choice = chunk.choices[0];
+      if (!choice) continue;
+      if (choice.delta.content) {
+        text += choice.delta.content;
+        contentChunks++;
+      }
+      if (choice.finish_reason) finish = choice.finish_reason;
+    }
+    expect(text).toBe(EXACT);
+    expect(contentChunks).toBeGreaterThan(3);
+    expect(finish).toBe("stop");
+    expect(usage.completion_tokens).toBeGreaterThan(3);
+    expect(usage.prompt_tokens).toBeGreaterThan(1);
+  }, 60_000);
+
+  test("non-streaming returns chat.completion with usage; max_tokens gives finish_reason length", async () => {
+    const full = await client.chat.completions.create({ model: "x", messages: [{ role: "system", content: "Be brief." }, { role: "user", content: [{ type: "text", text: "hi" }] }], ...withGrammar, seed: 1 });
+    expect(full.object).toBe("chat.completion");
+    expect(full.choices[0]!.message.content).toBe(EXACT);
+    expect(full.usage!.total_tokens).toBe(full.usage!.prompt_tokens + full.usage!.completion_tokens);
+    const cut = await client.chat.completions.create({ model: "x", messages: [{ role: "user", content: "hi" }], max_tokens: 3, temperature: 0 });
+    expect(cut.choices[0]!.finish_reason).toBe("length");
+    expect(cut.usage!.completion_tokens).toBeLessThanOrEqual(4);
+  }, 60_000);
+
+  test("stop sequences end the text before them", async () => {
+    const r = await client.chat.completions.create({ model: "x", messages: [{ role: "user", content: "hi" }], stop: ["rabbit"], ...withGrammar });
+    expect(r.choices[0]!.message.content).toBe("Hello there. I am a little ");
+  }, 60_000);
+
+  test("json_schema output is enforced by a grammar", async () => {
+    const r = await client.chat.completions.create({
+      model: "x",
+      messages: [{ role: "user", content: "give me a pet" }],
+      max_tokens: 200,
+      response_format: { type: "json_schema", json_schema: { name: "pet", schema: { type: "object", properties: { name: { type: "string", maxLength: 8 }, legs: { type: "integer", enum: [2, 4] } }, required: ["name", "legs"] } } },
+    });
+    const pet = JSON.parse(r.choices[0]!.message.content!);
+    expect(typeof pet.name).toBe("string");
+    expect([2, 4]).toContain(pet.legs);
+  }, 60_000);
+
+  test("a client that disconnects mid-stream stops generation and frees the engine", async () => {
+    const controller = new AbortController();
+    const stream = await client.chat.completions.create({ model: "x", messages: [{ role: "user", content: "go on forever" }], stream: true, max_tokens: 4000, temperature: 1 }, { signal: controller.signal });
+    let seen = 0;
+    try {
+      for await (const chunk of stream) {
+        if (chunk.choices[0]?.delta.content && ++seen === 5) controller.abort();
+      }
+    } catch {}
+    expect(seen).toBe(5);
+    // Both sequences must be free again: two concurrent requests complete promptly.
+    const started = performance.now();
+    await Promise.all([0, 1].map(() => client.chat.completions.create({ model: "x", messages: [{ role: "user", content: "hi" }], max_tokens: 5 })));
+    expect(performance.now() - started).toBeLessThan(20_000);
+  }, 60_000);
+});
+
+describe("speech", () => {
+  const input = "Hello there. How are you today? I am fine, thank you.";
+
+  test("returns a playable MP3 as long as the voice's own audio", async () => {
+    const response = await client.audio.speech.create({ model: "tts-1", voice: "alloy", input });
+    expect(response.headers.get("content-type")).toBe("audio/mpeg");
+    const mp3 = await decodeMp3(new Uint8Array(await response.arrayBuffer()));
+    const reference = await collectAudio(hearth.engines.tts.synthesize(input, { voice: "alloy" }));
+    const expectedSeconds = reference!.samples.length / reference!.sampleRate;
+    const seconds = mp3.samples.length / mp3.sampleRate;
+    expect(mp3.errors).toBe(0);
+    expect(expectedSeconds).toBeGreaterThan(0.5);
+    expect(Math.abs(seconds - expectedSeconds)).toBeLessThan(0.15); // MP3 adds up to ~2 frames of padding
+  }, 30_000);
+
+  test("speed 2 halves the length; wav and pcm formats carry the same audio", async () => {
+    const normal = decodeWav(new Uint8Array(await (await client.audio.speech.create({ model: "tts-1", voice: "nova", input, response_format: "wav" })).arrayBuffer()));
+    const fast = decodeWav(new Uint8Array(await (await client.audio.speech.create({ model: "tts-1", voice: "nova", input, response_format: "wav", speed: 2 })).arrayBuffer()));
+    expect(fast.samples.length / normal.samples.length).toBeCloseTo(0.5, 1);
+    const pcm = await client.audio.speech.create({ model: "tts-1", voice: "nova", input, response_format: "pcm" });
+    expect(Number(pcm.headers.get("x-sample-rate"))).toBe(normal.sampleRate);
+    expect((await pcm.arrayBuffer()).byteLength).toBe(normal.samples.length * 2);
+  }, 30_000);
+
+  test("stream_format audio sends the first bytes before the whole text is synthesized", async () => {
+    const long = Array.from({ length: 80 }, (_, i) => `This is sentence number ${i + 1} of a long story.`).join(" ");
+    const started = performance.now();
+    const response = await fetch(`${hearth.url}/v1/audio/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "tts-1", voice: "alloy", input: long.slice(0, 4096) }) });
+    const reader = response.body!.getReader();
+    let first = 0;
+    let reads = 0;
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      if (!first) first = performance.now() - started;
+      reads++;
+    }
+    const total = performance.now() - started;
+    // the socket may coalesce writes, but the first bytes must arrive long before the end
+    expect(reads).toBeGreaterThan(1);
+    expect(first).toBeLessThan(total / 3);
+  }, 60_000);
+
+  test("stream_format sse sends speech.audio.delta events then speech.audio.done", async () => {
+    const response = await fetch(`${hearth.url}/v1/audio/speech`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "tts-1", voice: "alloy", input, stream_format: "sse", response_format: "pcm" }) });
+    expect(response.headers.get("content-type")).toContain("text/event-stream");
+    const events = (await response.text()).split("\n\n").filter((b) => b.startsWith("data: ")).map((b) => JSON.parse(b.slice(6)));
+    const bytes = events.filter((e) => e.type === "speech.audio.delta").reduce((n, e) => n + Buffer.from(e.audio, "base64").length, 0);
+    expect(events.at(-1).type).toBe("speech.audio.done");
+    const reference = await collectAudio(hearth.engines.tts.synthesize(input, { voice: "alloy" }));
+    expect(bytes).toBe(reference!.samples.length * 2);
+  }, 30_000);
+
+  test("voices: OpenAI names map to local speakers, GET /v1/audio/voices lists them, PUT remaps", async () => {
+    const voices = await (await fetch(`${hearth.url}/v1/audio/voices`)).json();
+    expect(voices.voices[0].id).toBe("fixture-piper-tone");
+    expect(voices.names).toContain("alloy");
+    const put = await fetch(`${hearth.url}/api/openai-voicemap`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ alloy: "fixture-piper-tone:3" }) });
+    expect((await put.json()).openai_voice_map.alloy).toBe("fixture-piper-tone:3");
+    const bad = await fetch(`${hearth.url}/api/openai-voicemap`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ alloy: "nobody" }) });
+    expect(bad.status).toBe(400);
+  });
+});
+
+describe("models, health and errors", () => {
+  test("/v1/models lists installed models and aliases; /health is ready", async () => {
+    const models = await client.models.list();
+    const ids = models.data.map((m) => m.id);
+    for (const id of ["whisper-1", "tts-1", hearth.engines.profile.llm.id, hearth.engines.profile.stt.id]) expect(ids).toContain(id);
+    const health = await fetch(`${hearth.url}/health`);
+    expect(health.status).toBe(200);
+  });
+
+  const cases: [string, () => Promise<unknown>, number, string | null][] = [
+    ["empty file", async () => client.audio.transcriptions.create({ file: await toFile(new Uint8Array(0), "e.wav"), model: "whisper-1" }), 400, "file"],
+    ["non-audio file", async () => client.audio.transcriptions.create({ file: await toFile(new TextEncoder().encode("just some text, not audio at all"), "a.wav"), model: "whisper-1" }), 415, "file"],
+    ["4097-character input", () => client.audio.speech.create({ model: "tts-1", voice: "alloy", input: "a".repeat(4097) }), 400, "input"],
+    ["unknown voice", () => client.audio.speech.create({ model: "tts-1", voice: "nobody" as any, input: "hi" }), 400, "voice"],
+    ["speed 5", () => client.audio.speech.create({ model: "tts-1", voice: "alloy", input: "hi", speed: 5 }), 400, "speed"],
+    ["unsupported response_format", () => client.audio.speech.create({ model: "tts-1", voice: "alloy", input: "hi", response_format: "aac" }), 400, "response_format"],
+    ["missing model", () => client.chat.completions.create({ messages: [{ role: "user", content: "hi" }] } as any), 400, "model"],
+    ["n=2", () => client.chat.completions.create({ model: "x", n: 2, messages: [{ role: "user", content: "hi" }] }), 400, "n"],
+    ["timestamp_granularities without verbose_json", async () => client.audio.transcriptions.create({ file: await toFile(await readAudioFile("utt01.wav"), "a.wav"), model: "whisper-1", timestamp_granularities: ["word"] }), 400, "timestamp_granularities[]"],
+  ];
+  for (const [name, call, status, param] of cases) {
+    test(`${name} -> ${status} with an OpenAI error body`, async () => {
+      const error: any = await call().then(() => null, (e) => e);
+      expect(error).toBeInstanceOf(OpenAI.APIError);
+      expect(error.status).toBe(status);
+      expect(error.error.type).toBe("invalid_request_error");
+      expect(error.param).toBe(param);
+      expect(error.message.length).toBeGreaterThan(10);
+    }, 30_000);
+  }
+
+  test("bad JSON and unknown routes get OpenAI-shaped JSON errors, never HTML or a stack", async () => {
+    const bad = await fetch(`${hearth.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: "{not json" });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.type).toBe("invalid_request_error");
+    const missing = await fetch(`${hearth.url}/v1/nothing-here`);
+    expect(missing.status).toBe(404);
+    const body = await missing.json();
+    expect(body.error.message).toContain("/v1/nothing-here");
+  });
+});
+
+describe("api keys", () => {
+  test("with keys configured every /v1 route needs a valid bearer key; /health stays open", async () => {
+    const locked = await startTestHearth({ HEARTH_HTTP_API_KEYS: "sekrit-1,sekrit-2" });
+    try {
+      const none = await fetch(`${locked.url}/v1/models`);
+      expect(none.status).toBe(401);
+      expect((await none.json()).error.type).toBe("authentication_error");
+      const wrong = await fetch(`${locked.url}/v1/models`, { headers: { authorization: "Bearer sekrit-3" } });
+      expect(wrong.status).toBe(401);
+      const good = new OpenAI({ baseURL: `${locked.url}/v1`, apiKey: "sekrit-2", maxRetries: 0 });
+      expect((await good.models.list()).data.length).toBeGreaterThan(3);
+      expect((await fetch(`${locked.url}/health`)).status).toBe(200);
+    } finally {
+      await locked.stop();
+    }
+  }, 120_000);
+});
