@@ -1,6 +1,6 @@
 // The one owner of node-llama-cpp: one model, one context with N sequences, a bounded queue.
 import { getLlama, LlamaChat, type ChatHistoryItem, type Llama, type LlamaContext, type LlamaGrammar, type LlamaModel } from "node-llama-cpp";
-import { Busy, Cancelled, NotReady } from "../errors.ts";
+import { BadRequest, Busy, Cancelled, NotReady } from "../errors.ts";
 import { logger } from "../log.ts";
 import { metrics } from "../metrics.ts";
 import type { LlmModel } from "../models/types.ts";
@@ -166,7 +166,12 @@ export class LlmEngine {
       this.grammars.set(key, grammar);
       grammar.catch(() => this.grammars.delete(key));
     }
-    return grammar;
+    try {
+      return await grammar;
+    } catch (e) {
+      const what = opts.jsonSchema ? "response_format.json_schema" : "grammar";
+      throw new BadRequest(`Invalid ${what}: ${(e as Error).message}`, what);
+    }
   }
 
   private acquire(conversationId: string | undefined, signal?: AbortSignal): Promise<Slot> {
