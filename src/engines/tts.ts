@@ -54,6 +54,7 @@ export class TtsEngine {
           maxNumSentences: 1,
           silenceScale: 0.2,
           ruleFsts: voice.files.ruleFsts ?? "",
+          ruleFars: voice.files.ruleFars ?? "",
         });
         loaded.set(voice.id, { tts, info: { id: voice.id, language: voice.language, speakers: tts.numSpeakers, sampleRate: tts.sampleRate } });
         log.info("loaded", { voice: voice.id, speakers: tts.numSpeakers, rate: tts.sampleRate, threads: settings.threads });

@@ -25,7 +25,7 @@ export interface TtsVoice {
   /** Local voice name used in the API and roles.json, e.g. "amy" or "aishell3". */
   id: string;
   type: TtsModelType;
-  /** Absolute paths by sherpa-onnx config name: model, tokens, dataDir, lexicon, dictDir, acousticModel, vocoder, voices, ruleFsts. */
+  /** Absolute paths by sherpa-onnx config name: model, tokens, dataDir, lexicon, dictDir, acousticModel, vocoder, voices, ruleFsts, ruleFars. */
   files: Record<string, string>;
   /** Main language (ISO-639-1) of the voice. */
   language: string;
