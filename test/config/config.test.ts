@@ -80,11 +80,11 @@ describe("config", () => {
 });
 
 describe("bun src/main.ts", () => {
-  test("refuses to start on a config typo, exit 1 and one clear line, no stack trace", async () => {
+  test("refuses to start on a config typo: exit 78 (EX_CONFIG, not restarted by systemd), one clear line, no stack trace", async () => {
     const file = writeConfig(original.replace("[llm]\n", "[llm]\nthreds = 2\n"));
     const proc = Bun.spawn(["bun", "src/main.ts", "--config", file], { cwd: join(import.meta.dir, "../.."), stdout: "pipe", stderr: "pipe" });
     const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
-    expect(code).toBe(1);
+    expect(code).toBe(78);
     expect(stderr).toContain('[llm]: unknown setting "threds"');
     expect(stderr).not.toMatch(/\bat .*\.ts:\d+/);
   });

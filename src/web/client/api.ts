@@ -1,0 +1,83 @@
+// fetch() for the console: sends the API key kept in localStorage, and when Hearth answers
+// 401 asks for the key once (one dialog for all the requests waiting on it), then retries.
+import { byId } from "./dom.ts";
+
+const STORAGE_KEY = "hearth.apiKey";
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The message of an OpenAI-shaped error body, or the status text. */
+export async function errorMessage(res: Response): Promise<string> {
+  const text = await res.text().catch(() => "");
+  try {
+    const message = JSON.parse(text)?.error?.message;
+    if (typeof message === "string") return message;
+  } catch {}
+  return text.trim() || `${res.status} ${res.statusText}`;
+}
+
+let pendingKey: Promise<boolean> | null = null;
+/** After "Cancel", background refreshes stop asking until the user opens the dialog again. */
+let declined = false;
+
+export async function api(path: string, init: RequestInit = {}): Promise<Response> {
+  for (;;) {
+    const headers = new Headers(init.headers);
+    const key = localStorage.getItem(STORAGE_KEY);
+    if (key) headers.set("Authorization", `Bearer ${key}`);
+    const res = await fetch(path, { ...init, headers });
+    if (res.status !== 401) return res;
+    await res.body?.cancel();
+    if (declined || !(await askForKey(key ? "That key was not accepted." : ""))) {
+      throw new ApiError("This Hearth needs an API key: use the “API key” button at the top.", 401);
+    }
+  }
+}
+
+export async function apiJson<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const res = await api(path, init);
+  if (!res.ok) throw new ApiError(await errorMessage(res), res.status);
+  return (await res.json()) as T;
+}
+
+/** Shows the key dialog (once, however many requests are waiting); true when a key was entered. */
+export function askForKey(reason = ""): Promise<boolean> {
+  pendingKey ??= new Promise<boolean>((resolve) => {
+    const dialog = byId<HTMLDialogElement>("key-dialog");
+    const input = byId<HTMLInputElement>("key-input");
+    byId("key-error").textContent = reason;
+    byId("key-button").hidden = false;
+    input.value = localStorage.getItem(STORAGE_KEY) ?? "";
+    dialog.addEventListener(
+      "close",
+      () => {
+        const key = input.value.trim();
+        const saved = dialog.returnValue === "save" && key !== "";
+        if (saved) localStorage.setItem(STORAGE_KEY, key);
+        declined = !saved;
+        pendingKey = null;
+        resolve(saved);
+      },
+      { once: true },
+    );
+    dialog.returnValue = "";
+    dialog.showModal();
+    input.focus();
+  });
+  return pendingKey;
+}
+
+export function setupKeyButton(onNewKey: () => void) {
+  const button = byId("key-button");
+  button.hidden = localStorage.getItem(STORAGE_KEY) === null;
+  button.addEventListener("click", async () => {
+    if (await askForKey()) onNewKey();
+  });
+}

@@ -1,0 +1,97 @@
+// The web console: its page and script at "/", and the JSON routes the page reads (/api/...).
+// In Bun.serve's `routes` format. The server applies the API key to /api/* (and /v1/*);
+// the page and its script hold no data and load without one, then ask for the key on a 401.
+import { BadRequest, TooLarge } from "../errors.ts";
+import type { ToyStatus, TurnRecord } from "../pipeline/types.ts";
+import { consoleAsset, warmConsoleAssets } from "./assets.ts";
+
+/** What the console shows about the running appliance. */
+export interface StatusSnapshot {
+  models: {
+    /** Model profile in use, e.g. "pi". */
+    profile: string;
+    /** All models loaded (false while Hearth is still starting). */
+    loaded: boolean;
+    /** Model ids (ResolvedProfile's stt.id, llm.id, vad.id). */
+    stt: string;
+    /** Also sent as `model` by the console's Talk page. */
+    llm: string;
+    /** Voice names as /v1/audio/speech takes them (TtsVoice.id), e.g. ["amy", "aishell3"]. */
+    tts: string[];
+    vad: string;
+  };
+  /** Resident set size of the Hearth process, in bytes. */
+  memory: { rss: number };
+  uptimeSeconds: number;
+  ready: boolean;
+  /** Why Hearth is not ready (empty when ready), e.g. ["loading models"]. */
+  reasons: string[];
+}
+
+export type RolesWriteResult = { ok: true } | { ok: false; error: string };
+
+/** Implemented by the app from the engines and the toy layer. */
+export interface WebDeps {
+  status(): Promise<StatusSnapshot> | StatusSnapshot;
+  /** The most recent finished turns, newest first, at most `limit`. */
+  turns(limit: number): TurnRecord[];
+  toys(): ToyStatus[];
+  roles: {
+    /** The roles.json text as it is on disk. */
+    read(): string;
+    /** Validates and saves roles.json (the toy layer's watcher picks it up). */
+    write(text: string): RolesWriteResult | Promise<RolesWriteResult>;
+  };
+}
+
+export type WebHandler = (req: Request) => Response | Promise<Response>;
+export type WebRoutes = Record<string, Record<string, WebHandler>>;
+
+const DEFAULT_TURNS = 50;
+const MAX_TURNS = 500;
+const MAX_ROLES_BYTES = 1_000_000;
+
+export function webRoutes(deps: WebDeps): WebRoutes {
+  warmConsoleAssets();
+  return {
+    "/": { GET: () => consoleAsset("page") },
+    "/console/app.js": { GET: () => consoleAsset("script") },
+    "/console/app.css": { GET: () => consoleAsset("style") },
+    "/api/status": { GET: async () => Response.json(await deps.status(), noStore) },
+    "/api/turns": { GET: (req) => Response.json({ data: deps.turns(turnLimit(req)) }, noStore) },
+    "/api/toys": { GET: () => Response.json({ data: deps.toys() }, noStore) },
+    "/api/roles": {
+      GET: () => new Response(deps.roles.read(), { headers: { "Content-Type": "application/json; charset=utf-8", ...noStore.headers } }),
+      PUT: (req) => putRoles(req, deps),
+    },
+  };
+}
+
+const noStore = { headers: { "Cache-Control": "no-store" } };
+
+function turnLimit(req: Request): number {
+  const raw = new URL(req.url).searchParams.get("limit");
+  if (raw === null) return DEFAULT_TURNS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_TURNS) throw new BadRequest(`limit must be an integer from 1 to ${MAX_TURNS}`, "limit");
+  return n;
+}
+
+async function putRoles(req: Request, deps: WebDeps): Promise<Response> {
+  const declared = Number(req.headers.get("content-length") ?? 0);
+  if (declared > MAX_ROLES_BYTES) throw new TooLarge(`roles.json may be at most ${MAX_ROLES_BYTES} bytes`, "body");
+  const text = await req.text();
+  if (text.length > MAX_ROLES_BYTES) throw new TooLarge(`roles.json may be at most ${MAX_ROLES_BYTES} bytes`, "body");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new BadRequest(`roles.json is not valid JSON: ${(e as Error).message}`, "body", "invalid_json");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new BadRequest('roles.json must be a JSON object: {"1": {"prompt": "..."}, ...}', "body", "invalid_roles");
+  }
+  const result = await deps.roles.write(text);
+  if (!result.ok) throw new BadRequest(result.error, "body", "invalid_roles");
+  return Response.json({ ok: true });
+}

@@ -1,0 +1,146 @@
+// scripts/install-pi.sh --dry-run on this Debian machine: it must decide and print every step
+// and change nothing. (The real run needs systemd as PID 1, which this machine does not have.)
+import { afterAll, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dir, "../..");
+const SCRIPT = join(ROOT, "scripts/install-pi.sh");
+const scratch = mkdtempSync(join(tmpdir(), "hearth-install-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** What the installer touches: none of it may appear, vanish or change in a dry run. */
+const TOUCHED = ["/opt/hearth", "/opt/hearth.new", "/etc/hearth", "/var/lib/hearth", "/etc/systemd/system/hearth.service", "/etc/systemd/system/hearth.service.d"];
+const snapshot = () => TOUCHED.map((p) => `${p}:${existsSync(p)}`).join(" ");
+const passwd = () => readFileSync("/etc/passwd", "utf8");
+
+function install(args: string[], env: Record<string, string> = {}) {
+  const before = { paths: snapshot(), passwd: passwd() };
+  const base = { ...process.env } as Record<string, string>;
+  delete base.HEARTH_MODELS_FROM;
+  const r = Bun.spawnSync(["bash", SCRIPT, ...args], { cwd: "/", env: { ...base, ...env }, stdout: "pipe", stderr: "pipe" });
+  const out = r.stdout.toString() + r.stderr.toString();
+  expect(snapshot()).toBe(before.paths);
+  expect(passwd()).toBe(before.passwd);
+  return { code: r.exitCode, out };
+}
+
+function meminfo(kb: number): string {
+  const path = join(scratch, `meminfo-${kb}`);
+  writeFileSync(path, `MemTotal:       ${kb} kB\nMemFree:        1000 kB\n`);
+  return path;
+}
+
+function lanIp(): string {
+  const r = Bun.spawnSync(["hostname", "-I"]);
+  return r.stdout.toString().split(/\s+/).find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a) && !a.startsWith("127.")) ?? "127.0.0.1";
+}
+
+test("a dry run on this machine prints every key step and exits 0", () => {
+  const { code, out } = install(["--dry-run"]);
+  expect(code).toBe(0);
+  expect(out).toContain("Dry run: nothing will be changed.");
+  if (!existsSync("/etc/hearth/config.toml")) expect(out).not.toContain("exists: kept");
+  // the user, the code, the dependencies
+  if (!passwd().includes("\nhearth:")) {
+    expect(out).toMatch(/would run: useradd --system --user-group --home-dir \/var\/lib\/hearth .*--shell \/usr\/sbin\/nologin .*hearth/);
+  }
+  expect(out).toContain("install -d -m 0750 -o hearth -g hearth /var/lib/hearth /var/lib/hearth/models");
+  expect(out).toMatch(/tar -C \S+ --exclude=\.\/node_modules --exclude=\.\/\.git --exclude=\.\/models .*tar -C \/opt\/hearth\.new -xf -/);
+  expect(out).toContain("env -C /opt/hearth.new npm ci --omit=dev");
+  expect(out).toContain("mv /opt/hearth.new /opt/hearth");
+  // the profile, chosen by this machine's RAM
+  const kb = Number(/MemTotal:\s+(\d+)/.exec(readFileSync("/proc/meminfo", "utf8"))![1]);
+  const expected = kb < 6 * 1024 * 1024 ? "pi" : "pi-8gb";
+  expect(out).toContain(`(MemTotal ${kb} kB)`);
+  expect(out).toMatch(new RegExp(`-> profile '${expected}'`));
+  // config, models as the hearth user, the unit
+  expect(out).toContain(`new file from ${ROOT}/config.toml with [state] dir = "/var/lib/hearth", [models] dir = "/var/lib/hearth/models", [models] profile = "${expected}"`);
+  expect(out).toContain("would write /etc/hearth/config.toml (mode 0640, root:hearth)");
+  expect(out).toContain(`runuser -u hearth -- env HOME=/var/lib/hearth /opt/hearth/node_modules/.bin/bun run setup --config /etc/hearth/config.toml --profile ${expected}`);
+  expect(out).toContain(`install -m 0644 ${ROOT}/systemd/hearth.service /etc/systemd/system/hearth.service`);
+  expect(out).toContain("would write /etc/systemd/system/hearth.service.d/memory.conf");
+  expect(out).toContain(`MemoryMax=${expected === "pi" ? "1800M" : "4G"}`);
+  expect(out).toContain("would run: systemctl daemon-reload");
+  expect(out).toContain("would run: systemctl enable hearth.service");
+  expect(out).toContain("would run: systemctl restart hearth.service");
+  expect(out).toContain("http://127.0.0.1:8080/health");
+  // the addresses to use, with ports from config.toml
+  const ip = lanIp();
+  expect(out).toContain(`Web console:      http://${ip}:8080/`);
+  expect(out).toContain(`MQTT for the toys: ${ip}:1883`);
+});
+
+test("the profile follows RAM: below 6 GB 'pi', from 6 GB 'pi-8gb'; --profile overrides and says so", () => {
+  const small = install(["--dry-run"], { HEARTH_INSTALL_MEMINFO: meminfo(3_884_000) });
+  expect(small.code).toBe(0);
+  expect(small.out).toContain("RAM: 3.7 GB (MemTotal 3884000 kB) is below 6 GB -> profile 'pi'");
+  expect(small.out).toContain("MemoryMax=1800M");
+  const big = install(["--dry-run"], { HEARTH_INSTALL_MEMINFO: meminfo(8_000_000) });
+  expect(big.out).toContain("RAM: 7.6 GB (MemTotal 8000000 kB) is 6 GB or more -> profile 'pi-8gb'");
+  expect(big.out).toContain("MemoryMax=4G");
+  const forced = install(["--dry-run", "--profile", "test"], { HEARTH_INSTALL_MEMINFO: meminfo(8_000_000) });
+  expect(forced.code).toBe(0);
+  expect(forced.out).toContain("using profile 'test' as asked with --profile (RAM alone would pick 'pi-8gb')");
+  expect(forced.out).toContain("--profile test");
+  const unknown = install(["--dry-run", "--profile=pi-99gb"]);
+  expect(unknown.code).not.toBe(0);
+  expect(unknown.out).toContain("profile 'pi-99gb' is not in");
+});
+
+test("an existing config.toml is kept, with its profile, on upgrade", () => {
+  const etc = join(scratch, "etc-hearth");
+  mkdirSync(etc, { recursive: true });
+  const config = readFileSync(join(ROOT, "config.toml"), "utf8").replace(/^profile = .*$/m, 'profile = "test"').replace(/^port = 8080\b.*$/m, "port = 9090");
+  writeFileSync(join(etc, "config.toml"), config);
+  const { code, out } = install(["--dry-run"], { HEARTH_INSTALL_ETC: etc, HEARTH_INSTALL_MEMINFO: meminfo(3_884_000) });
+  expect(code).toBe(0);
+  expect(out).toContain(`${etc}/config.toml exists: kept (your settings survive upgrades)`);
+  expect(out).not.toContain(`would write ${etc}/config.toml`);
+  expect(out).toContain(`keeping profile 'test' from your ${etc}/config.toml (RAM alone would pick 'pi'`);
+  expect(out).toContain("MemoryMax=1G");
+  // ports come from the kept file
+  expect(out).toContain("http://127.0.0.1:9090/health");
+  expect(out).toMatch(/Web console: +http:\/\/[\d.]+:9090\//);
+  expect(readFileSync(join(etc, "config.toml"), "utf8")).toBe(config);
+  // --profile is the one thing that edits a kept file (its profile line)
+  const switched = install(["--dry-run", "--profile", "pi"], { HEARTH_INSTALL_ETC: etc });
+  expect(switched.code).toBe(0);
+  expect(switched.out).toContain('setting [models] profile = "pi" in it, as asked with --profile');
+  expect(readFileSync(join(etc, "config.toml"), "utf8")).toBe(config);
+});
+
+test("HEARTH_MODELS_FROM (a USB stick) is handed to the model setup", () => {
+  const { code, out } = install(["--dry-run"], { HEARTH_MODELS_FROM: join(ROOT, "../shared/models") });
+  expect(code).toBe(0);
+  expect(out).toContain(`taking model files from ${resolve(ROOT, "../shared/models")} (HEARTH_MODELS_FROM), not the internet`);
+  expect(out).toContain(`--from ${resolve(ROOT, "../shared/models")}`);
+  const missing = install(["--dry-run"], { HEARTH_MODELS_FROM: join(scratch, "no-such-stick") });
+  expect(missing.code).not.toBe(0);
+  expect(missing.out).toContain("is not a folder");
+});
+
+test("a dry-run uninstall removes the service and code but keeps data; --purge removes data and user too", () => {
+  const keep = install(["--dry-run", "--uninstall"]);
+  expect(keep.code).toBe(0);
+  expect(keep.out).toContain("would run: rm -f /etc/systemd/system/hearth.service");
+  expect(keep.out).toContain("would run: rm -rf /etc/systemd/system/hearth.service.d");
+  expect(keep.out).toContain("would run: rm -rf /opt/hearth");
+  expect(keep.out).toContain("would keep /var/lib/hearth (models, roles.json, toy tokens, history) and /etc/hearth (config.toml)");
+  expect(keep.out).not.toContain("rm -rf /var/lib/hearth");
+  expect(keep.out).not.toContain("userdel");
+  const purge = install(["--dry-run", "--uninstall", "--purge"]);
+  expect(purge.code).toBe(0);
+  expect(purge.out).toContain("would run: rm -rf /var/lib/hearth /etc/hearth");
+  expect(purge.out).toContain("would run: userdel hearth");
+});
+
+test("wrong usage is refused with status 2", () => {
+  expect(install(["--purge"]).code).toBe(2);
+  expect(install(["--frobnicate"]).code).toBe(2);
+  expect(install(["--profile"]).code).toBe(2);
+  const help = install(["--help"]);
+  expect(help.code).toBe(0);
+  expect(help.out).toContain("--uninstall");
+});
