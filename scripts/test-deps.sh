@@ -3,7 +3,7 @@
 # audio fixtures, mosquitto is the external MQTT broker, chromium runs the console tests, and
 # systemd provides systemd-analyze. Run as root (CI is); otherwise it says what is missing.
 set -euo pipefail
-packages=(sox libsox-fmt-all lame flac opus-tools vorbis-tools ffmpeg mosquitto chromium systemd tar bzip2 python3 shellcheck)
+packages=(sox libsox-fmt-all lame flac opus-tools vorbis-tools ffmpeg mosquitto chromium systemd tar bzip2 python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
