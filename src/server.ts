@@ -3,7 +3,7 @@ import type { Server } from "bun";
 import { checkApiKey } from "./api/auth.ts";
 import { errorResponse } from "./api/errors.ts";
 import type { Handler, Routes } from "./api/routes.ts";
-import { NotFound } from "./errors.ts";
+import { NotFound, NotReady } from "./errors.ts";
 import { metrics } from "./metrics.ts";
 
 export interface ServerOptions {
@@ -25,15 +25,19 @@ export class HttpServer {
     private readonly options: ServerOptions,
     routes: Routes,
   ) {
-    this.server = Bun.serve({
-      hostname: options.host,
-      port: options.port,
-      idleTimeout: 120,
-      maxRequestBodySize: options.maxBodyBytes,
-      routes: this.wrapAll(routes) as any,
-      fetch: unknownRoute,
-      error: (e) => errorResponse(e),
-    });
+    try {
+      this.server = Bun.serve({
+        hostname: options.host,
+        port: options.port,
+        idleTimeout: 120,
+        maxRequestBodySize: options.maxBodyBytes,
+        routes: this.wrapAll(routes) as any,
+        fetch: unknownRoute,
+        error: (e) => errorResponse(e),
+      });
+    } catch (e) {
+      throw new NotReady(`cannot listen for HTTP on ${options.host}:${options.port} (${(e as Error).message}); is another Hearth running? Change [http] port (HEARTH_HTTP_PORT) otherwise.`);
+    }
   }
 
   get url(): URL {
