@@ -19,6 +19,8 @@ const stageSeconds = new Histogram({
   registers: [registry],
 });
 const queueDepth = new Gauge({ name: "hearth_queue_depth", help: "Requests waiting for an engine", labelNames: ["engine"], registers: [registry] });
+// Every engine has a series from the start, so an idle appliance shows 0 rather than nothing.
+for (const engine of ["stt", "llm", "tts"]) queueDepth.set({ engine }, 0);
 const toysConnected = new Gauge({ name: "hearth_toys_connected", help: "Toys connected over MQTT", registers: [registry] });
 
 export const metrics = {
