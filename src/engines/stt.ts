@@ -7,7 +7,7 @@ import { metrics } from "../metrics.ts";
 import type { SttModel } from "../models/types.ts";
 import { SerialQueue } from "./queue.ts";
 import type { Transcript, TranscriptSegment, TranscribeOptions } from "./types.ts";
-import { VAD_SAMPLE_RATE, type VadEngine } from "./vad.ts";
+import type { VadEngine } from "./vad.ts";
 
 const log = logger("stt");
 const SAMPLE_RATE = 16000;
@@ -51,16 +51,13 @@ export class SttEngine {
   async transcribe(samples: Float32Array, sampleRate: number, opts: TranscribeOptions = {}): Promise<Transcript> {
     const audio = sampleRate === SAMPLE_RATE ? samples : resample(samples, sampleRate, SAMPLE_RATE);
     const duration = audio.length / SAMPLE_RATE;
-    const speech = await this.vad.segments(audio, opts.signal);
+    // Audio that fits the window is decoded whole, so the VAD only has to find some speech in it.
+    const fits = duration <= this.model.windowSeconds;
+    const speech = await this.vad.segments(audio, { signal: opts.signal, firstOnly: fits });
     if (opts.signal?.aborted) throw new Cancelled();
     const language = opts.language && opts.language !== "auto" ? opts.language : this.model.languages.length === 1 ? this.model.languages[0]! : "";
     if (speech.length === 0) return { text: "", language, duration, segments: [] };
-
-    // Whole audio in one piece when it fits the window: the model sees the full context.
-    const pieces =
-      duration <= this.model.windowSeconds
-        ? [{ start: 0, samples: audio }]
-        : mergeIntoWindows(speech, this.model.windowSeconds);
+    const pieces = fits ? [{ start: 0, samples: audio }] : cutAtPauses(audio, speech, this.model.windowSeconds);
 
     const segments: TranscriptSegment[] = [];
     let detected = language;
@@ -91,30 +88,25 @@ export class SttEngine {
   }
 }
 
-/** Joins neighbouring speech segments into pieces no longer than the model's window. */
-function mergeIntoWindows(speech: { start: number; samples: Float32Array }[], windowSeconds: number) {
-  const limit = windowSeconds * VAD_SAMPLE_RATE;
-  const pieces: { start: number; samples: Float32Array }[] = [];
-  let current: { start: number; parts: Float32Array[]; length: number } | undefined;
-  const flush = () => {
-    if (!current) return;
-    const joined = new Float32Array(current.length);
-    let at = 0;
-    for (const p of current.parts) {
-      joined.set(p, at);
-      at += p.length;
-    }
-    pieces.push({ start: current.start, samples: joined });
-    current = undefined;
-  };
+/**
+ * Cuts the audio at pauses between speech segments into pieces no longer than the model's
+ * window. Each piece is the original audio from its first segment's start to its last
+ * segment's end, inner pauses included, so the model hears natural speech and times are true.
+ */
+function cutAtPauses(audio: Float32Array, speech: { start: number; samples: Float32Array }[], windowSeconds: number) {
+  const pad = 0.2 * SAMPLE_RATE; // keep a little of the pause on each side of the cut
+  const spans: { from: number; to: number }[] = [];
   for (const seg of speech) {
-    if (current && current.length + seg.samples.length > limit) flush();
-    current ??= { start: seg.start, parts: [], length: 0 };
-    current.parts.push(seg.samples);
-    current.length += seg.samples.length;
+    const from = Math.round(seg.start * SAMPLE_RATE);
+    const to = from + seg.samples.length;
+    const last = spans.at(-1);
+    if (last && to - last.from <= windowSeconds * SAMPLE_RATE - 2 * pad) last.to = to;
+    else spans.push({ from, to });
   }
-  flush();
-  return pieces;
+  return spans.map(({ from, to }) => {
+    const a = Math.max(0, from - pad);
+    return { start: a / SAMPLE_RATE, samples: audio.subarray(a, Math.min(audio.length, to + pad)) };
+  });
 }
 
 /** SenseVoice reports "<|en|>"; keep the bare ISO code. */

@@ -1,6 +1,7 @@
 // Silero VAD through sherpa-onnx: finds the speech in a recording.
 import sherpa from "sherpa-onnx-node";
 import type { VadModel } from "../models/types.ts";
+import { SerialQueue } from "./queue.ts";
 
 export interface VadSettings {
   threshold: number;
@@ -19,25 +20,22 @@ const WINDOW = 512; // silero's window at 16 kHz
 const WINDOWS_PER_SLICE = 200; // ~6.4 s of audio between yields to the event loop
 
 export class VadEngine {
+  private readonly vad: any;
+  private readonly queue = new SerialQueue(256);
+
   constructor(
     readonly model: VadModel,
     private readonly settings: VadSettings,
-  ) {}
-
-  /**
-   * Speech segments of 16 kHz audio. The detector runs synchronously in sherpa, so long audio
-   * is fed in slices with a yield between them: a 3-hour upload never freezes the server.
-   * Each call gets its own detector, so concurrent calls cannot mix their state.
-   */
-  async segments(samples: Float32Array, signal?: AbortSignal): Promise<SpeechSegment[]> {
-    const vad = new sherpa.Vad(
+  ) {
+    // One detector, loaded once (loading silero costs ~40 ms); calls take turns and reset it.
+    this.vad = new sherpa.Vad(
       {
         sileroVad: {
-          model: this.model.file,
-          threshold: this.settings.threshold,
-          minSilenceDuration: this.settings.minSilenceSeconds,
+          model: model.file,
+          threshold: settings.threshold,
+          minSilenceDuration: settings.minSilenceSeconds,
           minSpeechDuration: 0.25,
-          maxSpeechDuration: this.settings.maxSegmentSeconds,
+          maxSpeechDuration: settings.maxSegmentSeconds,
           windowSize: WINDOW,
         },
         sampleRate: VAD_SAMPLE_RATE,
@@ -47,24 +45,38 @@ export class VadEngine {
       },
       60,
     );
-    const found: SpeechSegment[] = [];
-    const collect = () => {
-      while (!vad.isEmpty()) {
-        const seg = vad.front(false);
-        found.push({ start: seg.start / VAD_SAMPLE_RATE, samples: Float32Array.from(seg.samples) });
-        vad.pop();
+  }
+
+  /**
+   * Speech segments of 16 kHz audio. The detector runs synchronously in sherpa, so long audio
+   * is fed in slices with a yield between them: a 3-hour upload never freezes the server.
+   * With `firstOnly`, stops at the first segment found (enough to know there is speech).
+   */
+  segments(samples: Float32Array, opts: { signal?: AbortSignal; firstOnly?: boolean } = {}): Promise<SpeechSegment[]> {
+    return this.queue.run(async () => {
+      const vad = this.vad;
+      vad.reset();
+      const found: SpeechSegment[] = [];
+      const collect = () => {
+        while (!vad.isEmpty()) {
+          const seg = vad.front(false);
+          found.push({ start: seg.start / VAD_SAMPLE_RATE, samples: Float32Array.from(seg.samples) });
+          vad.pop();
+        }
+      };
+      const slice = WINDOW * WINDOWS_PER_SLICE;
+      for (let offset = 0; offset < samples.length; offset += slice) {
+        if (opts.signal?.aborted || (opts.firstOnly && found.length)) break;
+        const end = Math.min(offset + slice, samples.length);
+        for (let i = offset; i < end; i += WINDOW) vad.acceptWaveform(samples.subarray(i, Math.min(i + WINDOW, end)));
+        collect();
+        await new Promise((r) => setImmediate(r));
       }
-    };
-    const slice = WINDOW * WINDOWS_PER_SLICE;
-    for (let offset = 0; offset < samples.length; offset += slice) {
-      if (signal?.aborted) break;
-      const end = Math.min(offset + slice, samples.length);
-      for (let i = offset; i < end; i += WINDOW) vad.acceptWaveform(samples.subarray(i, Math.min(i + WINDOW, end)));
-      collect();
-      await new Promise((r) => setImmediate(r));
-    }
-    vad.flush();
-    collect();
-    return found;
+      if (!(opts.firstOnly && found.length)) {
+        vad.flush();
+        collect();
+      }
+      return found;
+    }, opts.signal);
   }
 }
