@@ -114,7 +114,7 @@ function normalizeLanguageTag(tag: string): string {
   return tag.replace(/[<|>]/g, "");
 }
 
-function recognizerConfig(model: SttModel, settings: SttSettings) {
+export function recognizerConfig(model: SttModel, settings: Pick<SttSettings, "threads" | "language">) {
   const f = model.files;
   const hint = settings.language !== "auto" ? settings.language : "";
   const modelConfig: Record<string, unknown> = { tokens: f.tokens, numThreads: settings.threads, provider: "cpu", debug: 0 };
