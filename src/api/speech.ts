@@ -1,6 +1,6 @@
 // POST /v1/audio/speech: the body streams out sentence by sentence as it is synthesized.
 import { z } from "zod";
-import { createSpeechEncoder } from "../audio/encode.ts";
+import { checkSpeechFormat, createSpeechEncoder } from "../audio/encode.ts";
 import type { AudioChunk } from "../engines/types.ts";
 import { Cancelled } from "../errors.ts";
 import { logger } from "../log.ts";
@@ -29,11 +29,18 @@ export async function speech(req: Request, deps: ApiDeps): Promise<Response> {
   const { tts } = deps.engines();
   const voice = tts.resolveVoice(body.voice); // 400 listing valid voices when unknown
   const sampleRate = tts.sampleRateOf(voice);
-  const encoder = await createSpeechEncoder(body.response_format, sampleRate, { mp3Kbps: 64 }); // 400 when no encoder exists
+  checkSpeechFormat(body.response_format); // 400 for a format with no encoder, before any work
   const started = performance.now();
   const abort = new AbortController();
   req.signal.addEventListener("abort", () => abort.abort(), { once: true });
   const chunks = tts.synthesize(body.input, { voice, speed: body.speed, signal: abort.signal });
+  const iterator = chunks[Symbol.asyncIterator]();
+  const firstChunk = iterator.next(); // synthesis starts now, while the encoder is set up
+  const encoder = await createSpeechEncoder(body.response_format, sampleRate, { mp3Kbps: 64 }).catch((e) => {
+    abort.abort();
+    firstChunk.catch(() => {});
+    throw e;
+  });
   const recordFirstAudio = once(() => metrics.observeStage("first_audio", (performance.now() - started) / 1000, "api"));
 
   if (body.stream_format === "sse") {
@@ -41,7 +48,8 @@ export async function speech(req: Request, deps: ApiDeps): Promise<Response> {
       req,
       async (sse) => {
         let bytes = 0;
-        for await (const chunk of chunks) {
+        for (let next = await firstChunk; !next.done; next = await iterator.next()) {
+          const chunk = next.value;
           const encoded = await encoder.encode(chunk.samples);
           bytes += encoded.length;
           if (encoded.length) sse.send({ type: "speech.audio.delta", audio: Buffer.from(encoded).toString("base64") });
@@ -57,9 +65,8 @@ export async function speech(req: Request, deps: ApiDeps): Promise<Response> {
     );
   }
 
-  // Pull the first sentence before answering, so a failure there is still a proper error status.
-  const iterator = chunks[Symbol.asyncIterator]();
-  const first = await iterator.next();
+  // Wait for the first sentence before answering, so a failure there is still a proper error status.
+  const first = await firstChunk;
   let pending: IteratorResult<AudioChunk> | undefined = first;
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {

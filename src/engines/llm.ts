@@ -96,7 +96,6 @@ export class LlmEngine {
     const slot = await this.acquire(opts.conversationId, opts.signal);
     try {
       const history = toHistory(messages);
-      const promptTokens = this.promptTokens(slot.chat, history);
       let generated = "";
       let first = true;
       const response = await slot.chat.generateResponse(history, {
@@ -124,7 +123,7 @@ export class LlmEngine {
       if (opts.signal?.aborted) throw new Cancelled();
       return {
         finishReason: response.metadata.stopReason === "maxTokens" ? "length" : "stop",
-        promptTokens,
+        promptTokens: this.promptTokens(slot.chat, history), // counted after, to keep it off the time to first token
         completionTokens: generated ? this.countTokens(generated) : 0,
       };
     } catch (e) {

@@ -50,7 +50,8 @@ export class VadEngine {
   /**
    * Speech segments of 16 kHz audio. The detector runs synchronously in sherpa, so long audio
    * is fed in slices with a yield between them: a 3-hour upload never freezes the server.
-   * With `firstOnly`, stops at the first segment found (enough to know there is speech).
+   * With `firstOnly`, stops as soon as speech is detected and returns one segment from there to
+   * the end (enough to know there is speech, for audio decoded whole anyway).
    */
   segments(samples: Float32Array, opts: { signal?: AbortSignal; firstOnly?: boolean } = {}): Promise<SpeechSegment[]> {
     return this.queue.run(async () => {
@@ -68,7 +69,10 @@ export class VadEngine {
       for (let offset = 0; offset < samples.length; offset += slice) {
         if (opts.signal?.aborted || (opts.firstOnly && found.length)) break;
         const end = Math.min(offset + slice, samples.length);
-        for (let i = offset; i < end; i += WINDOW) vad.acceptWaveform(samples.subarray(i, Math.min(i + WINDOW, end)));
+        for (let i = offset; i < end; i += WINDOW) {
+          vad.acceptWaveform(samples.subarray(i, Math.min(i + WINDOW, end)));
+          if (opts.firstOnly && vad.isDetected()) return [{ start: i / VAD_SAMPLE_RATE, samples: samples.subarray(i) }];
+        }
         collect();
         await new Promise((r) => setImmediate(r));
       }
