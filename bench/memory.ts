@@ -1,24 +1,14 @@
 // Memory: a real Hearth process (`bun src/main.ts`, configured by HEARTH_* variables only),
 // idle and peak resident memory sampled from /proc/<pid>/status while a few requests run.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { verdict, type Row, type Section } from "./report.ts";
 import { ROOT, type BenchContext } from "./setup.ts";
 import { round, stat } from "./stats.ts";
 import { sseChat } from "./llm.ts";
+import { freePort } from "../test/toy/helpers.ts";
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** VmRSS and VmHWM in MB, or undefined once the process is gone. */
 function readRss(pid: number): { rss: number; hwm: number } | undefined {

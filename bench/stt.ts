@@ -5,6 +5,7 @@ import { verdict, type Section } from "./report.ts";
 import { floorTranscribe } from "./floor.ts";
 import type { BenchContext, Utterance } from "./setup.ts";
 import { now, pairedDiffs, pairedRatios, round, stat } from "./stats.ts";
+import { wordErrorRate } from "../test/support/hearth.ts";
 
 async function postTranscription(url: string, u: Utterance): Promise<{ text: string; ms: number }> {
   const form = new FormData();
@@ -18,16 +19,6 @@ async function postTranscription(url: string, u: Utterance): Promise<{ text: str
   return { text: String(body.text ?? ""), ms };
 }
 
-export function wordErrorRate(reference: string, hypothesis: string): number {
-  const words = (s: string) => s.toLowerCase().replace(/[^\p{L}\p{N}' ]/gu, " ").split(/\s+/).filter(Boolean);
-  const r = words(reference);
-  const h = words(hypothesis);
-  const d = Array.from({ length: r.length + 1 }, (_, i) => [i, ...Array(h.length).fill(0)]);
-  for (let j = 1; j <= h.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= r.length; i++)
-    for (let j = 1; j <= h.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (r[i - 1] === h[j - 1] ? 0 : 1));
-  return r.length ? d[r.length]![h.length]! / r.length : 0;
-}
 
 export async function benchStt(ctx: BenchContext): Promise<Omit<Section, "seconds">> {
   const { hearth, recognizer, utterances } = ctx;

@@ -61,5 +61,5 @@ export function wordErrorRate(reference: string, hypothesis: string): number {
   for (let i = 1; i <= r.length; i++)
     for (let j = 1; j <= h.length; j++)
       d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (r[i - 1] === h[j - 1] ? 0 : 1));
-  return d[r.length]![h.length]! / r.length;
+  return r.length ? d[r.length]![h.length]! / r.length : 0;
 }
