@@ -1,5 +1,5 @@
 // One spoken reply: LLM stream -> sentences -> TTS, each sentence yielded as soon as it is spoken,
-// while the model keeps generating the next one.
+// while the model keeps generating and the voice keeps speaking the next ones.
 import type { Engines } from "../engines/index.ts";
 import type { AudioChunk, ChatMessage, ChatOptions, ChatResult } from "../engines/types.ts";
 import { Channel } from "../util/channel.ts";
@@ -31,15 +31,19 @@ export async function* speakReply(
       opts.onChatDone?.(result);
       text.close();
     }, (e) => text.close(e));
-  try {
+  // Synthesis runs ahead of the consumer, so sentence k+1 is spoken while sentence k is encoded and sent.
+  const spoken = new Channel<SpokenSentence>();
+  (async () => {
     let order = 0;
     for await (const sentence of splitSentences(text, opts.separators)) {
       const audio = await collectAudio(engines.tts.synthesize(sentence, { voice: opts.voice, speed: opts.speed, signal: stop.signal }));
-      if (!audio) continue;
-      yield { order: ++order, text: sentence, audio };
+      if (audio) spoken.push({ order: ++order, text: sentence, audio, readyAt: Date.now() });
     }
+  })().then(() => spoken.close(), (e) => spoken.close(e));
+  try {
+    yield* spoken;
   } finally {
-    stop.abort(); // consumer stopped early or failed: stop generating
+    stop.abort(); // consumer stopped early or failed: stop generating and synthesizing
     opts.signal?.removeEventListener("abort", onAbort);
   }
 }

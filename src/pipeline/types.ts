@@ -5,6 +5,8 @@ export interface SpokenSentence {
   order: number;
   text: string;
   audio: AudioChunk;
+  /** Epoch ms when its audio was ready (it may wait a little while the consumer handles the one before). */
+  readyAt: number;
 }
 
 /** A finished conversation turn, kept for the web console and /metrics. */

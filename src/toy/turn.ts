@@ -8,8 +8,7 @@ import { Cancelled } from "../errors.ts";
 import { logger } from "../log.ts";
 import { metrics } from "../metrics.ts";
 import { speakReply } from "../pipeline/reply.ts";
-import type { SpokenSentence, TurnRecord } from "../pipeline/types.ts";
-import { Channel } from "../util/channel.ts";
+import type { TurnRecord } from "../pipeline/types.ts";
 import { toyMp3, type AudioStore } from "./audio-store.ts";
 import type { Role } from "./roles.ts";
 import { MESSAGE_OVERHEAD_TOKENS, selectHistory, type Exchange } from "./sessions.ts";
@@ -127,32 +126,20 @@ export async function runTurn(ctx: TurnContext): Promise<ToyTurnRecord> {
       ctx.mirror("recording_transcribed", { recordingId: recording.recordingId, recordingUrl: ctx.url(wav), recordingText: text });
     }
 
-    // 2. text -> streamed reply, each sentence synthesized while the model keeps generating
-    const spoken = new Channel<SpokenSentence & { readyMs: number }>();
-    const pump = (async () => {
-      try {
-        for await (const s of speakReply(ctx.engines, ctx.messages(text), {
-          chat: {
-            ...chatOptions(ctx.role, sn),
-            signal,
-            onPromptDone: () => {
-              record.timings.firstTokenMs ??= since();
-            },
-          },
-          voice: ctx.voice,
-          speed: ctx.role.speed,
-          separators: ctx.separators,
-          signal,
-        })) {
-          spoken.push({ ...s, readyMs: since() });
-        }
-        spoken.close();
-      } catch (e) {
-        spoken.close(e);
-      }
-    })();
-
-    // 3. each sentence -> MP3 -> audioplay, in order
+    // 2. text -> streamed reply (the model and the voice keep going) -> MP3 -> audioplay, in order
+    const spoken = speakReply(ctx.engines, ctx.messages(text), {
+      chat: {
+        ...chatOptions(ctx.role, sn),
+        signal,
+        onPromptDone: () => {
+          record.timings.firstTokenMs ??= since();
+        },
+      },
+      voice: ctx.voice,
+      speed: ctx.role.speed,
+      separators: ctx.separators,
+      signal,
+    });
     const texts: string[] = [];
     for await (const s of spoken) {
       const mp3 = await toyMp3(s.audio);
@@ -167,12 +154,11 @@ export async function runTurn(ctx: TurnContext): Promise<ToyTurnRecord> {
         metrics.observeStage("first_audio", sentMs / 1000, "toy");
         ctx.onFirstAudio?.();
       }
-      record.sentences.push({ order: s.order, text: s.text, url, readyMs: s.readyMs, sentMs });
+      record.sentences.push({ order: s.order, text: s.text, url, readyMs: s.readyAt - t0, sentMs });
       texts.push(s.text);
       ctx.mirror?.("voice_generated", { recordingId: recording.recordingId, order: s.order, voiceText: s.text, voiceUrl: url, role: Number(ctx.roleKey), resultCode: 1 });
       log.debug("audioplay", { sn, recordingId: recording.recordingId, order: s.order, url, ms: sentMs });
     }
-    await pump;
     checkCancelled();
     record.reply = texts.join(" ");
     if (texts.length) ctx.send("audioplay_cmd", { recordingId: recording.recordingId, total: texts.length });
