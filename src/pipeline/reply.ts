@@ -5,6 +5,7 @@ import type { AudioChunk, ChatMessage, ChatOptions, ChatResult } from "../engine
 import { Channel } from "../util/channel.ts";
 import { splitSentences } from "./sentences.ts";
 import type { SpokenSentence } from "./types.ts";
+import { concatSamples } from "../audio/bytes.ts";
 
 export interface SpeakReplyOptions {
   chat: ChatOptions;
@@ -56,13 +57,6 @@ export async function collectAudio(chunks: AsyncIterable<AudioChunk>): Promise<A
     parts.push(c.samples);
     sampleRate = c.sampleRate;
   }
-  const length = parts.reduce((n, p) => n + p.length, 0);
-  if (length === 0) return undefined;
-  const samples = new Float32Array(length);
-  let at = 0;
-  for (const p of parts) {
-    samples.set(p, at);
-    at += p.length;
-  }
-  return { samples, sampleRate };
+  const samples = concatSamples(parts);
+  return samples.length ? { samples, sampleRate } : undefined;
 }

@@ -6,6 +6,7 @@
 //   offset 19..   payload, at most 1024 bytes of PCM s16le mono 32 kHz
 import dgram from "node:dgram";
 import { logger } from "../log.ts";
+import { concatBytes } from "../audio/bytes.ts";
 
 const log = logger("toy");
 
@@ -192,12 +193,7 @@ export class RecordingAssembler {
   private finish(rec: Active, end: Recording["end"]) {
     this.active.delete(rec.token);
     this.ended.set(`${rec.token}:${rec.recordingId}`, { at: this.now(), reason: end === "cap" ? "too_long" : "late" });
-    const pcm = new Uint8Array(rec.bytes);
-    let at = 0;
-    for (const c of rec.chunks) {
-      pcm.set(c, at);
-      at += c.length;
-    }
+    const pcm = concatBytes(rec.chunks);
     this.opts.onRecording({ sn: rec.sn, token: rec.token, recordingId: rec.recordingId, pcm, startedAt: rec.startedAt, endedAt: rec.lastAt, end });
   }
 }

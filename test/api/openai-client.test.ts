@@ -7,6 +7,7 @@ import { decodeWav, encodeWav } from "../../src/audio/wav.ts";
 import { collectAudio } from "../../src/pipeline/reply.ts";
 import type { Hearth } from "../../src/app.ts";
 import { readAudioFile, startTestHearth, transcripts, wordErrorRate } from "../support/hearth.ts";
+import { concatSamples } from "../../src/audio/bytes.ts";
 
 const EXACT = "Hello there. I am a little rabbit! Pi is 3.14 today.";
 const GRAMMAR = `root ::= "${EXACT}"`;
@@ -84,8 +85,7 @@ describe("transcriptions", () => {
     const pause = new Float32Array(16000); // 1 s
     const parts: Float32Array[] = [];
     for (let round = 0; round < 2; round++) for (const [name] of expected) parts.push(decodeWav(await readAudioFile(name)).samples, pause);
-    const long = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-    parts.reduce((at, p) => (long.set(p, at), at + p.length), 0);
+    const long = concatSamples(parts);
     expect(long.length / 16000).toBeGreaterThan(45);
     const result = await client.audio.transcriptions.create({ file: await toFile(encodeWav(long, 16000), "long.wav"), model: "whisper-1", response_format: "verbose_json", timestamp_granularities: ["segment"] });
     const reference = [...expected, ...expected].map(([, text]) => text).join(" ");

@@ -8,6 +8,7 @@ import { demuxWebmAudio } from "../../src/audio/webm.ts";
 import { BadRequest, TooLarge, UnsupportedMedia } from "../../src/errors.ts";
 import { encodeWav } from "../../src/audio/wav.ts";
 import { envelopeCorrelation, has, loadUtt01, makeTempDir, randomBytes, readBytes, run, UTT01 } from "./helpers.ts";
+import { concatBytes } from "../../src/audio/bytes.ts";
 
 const utt = loadUtt01();
 const UTT_SECONDS = utt.samples.length / utt.sampleRate; // 3.585
@@ -224,10 +225,10 @@ describe.skipIf(!has("ffmpeg"))("WebM demuxing details", () => {
 /** A minimal WebM with one Opus track whose packets are laced 4 to a SimpleBlock. */
 function buildWebm(opusHead: Uint8Array, packets: Uint8Array[], lacing: "xiph" | "ebml" | "fixed"): Uint8Array {
   const el = (id: number[], ...children: Uint8Array[]): Uint8Array => {
-    const body = concat(children);
+    const body = concatBytes(children);
     const size = [0x01, 0, 0, 0, 0, 0, 0, 0];
     for (let i = 7, v = body.length; i >= 1; i--, v = Math.floor(v / 256)) size[i] = v % 256;
-    return concat([new Uint8Array(id), new Uint8Array(size), body]);
+    return concatBytes([new Uint8Array(id), new Uint8Array(size), body]);
   };
   const u8 = (...b: number[]) => new Uint8Array(b);
   const text = (s: string) => new TextEncoder().encode(s);
@@ -266,21 +267,12 @@ function buildWebm(opusHead: Uint8Array, packets: Uint8Array[], lacing: "xiph" |
     el([0x63, 0xa2], opusHead),
     el([0xe1], el([0xb5], f64(48000)), el([0x9f], u8(1))),
   );
-  return concat([
+  return concatBytes([
     el([0x1a, 0x45, 0xdf, 0xa3], el([0x42, 0x82], text("webm"))),
     el([0x18, 0x53, 0x80, 0x67], el([0x16, 0x54, 0xae, 0x6b], track), el([0x1f, 0x43, 0xb6, 0x75], el([0xe7], u8(0)), ...blocks)),
   ]);
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 describe("decodeAudio: unsupported and bad input", () => {
   test("empty file -> BadRequest 'file is empty'", async () => {
@@ -330,7 +322,7 @@ describe("decodeAudio: unsupported and bad input", () => {
     run(["flac", "--silent", "--force", UTT01, "-o", flacPath]);
     for (const [path, keep] of [[opusPath, 80], [flacPath, 42]] as const) {
       const head = readBytes(path).subarray(0, keep); // the magic and the first header
-      const bytes = concat([head, randomBytes(5000, 3)]);
+      const bytes = concatBytes([head, randomBytes(5000, 3)]);
       const err = await decodeAudio(bytes).catch((e) => e);
       expect(err).toBeInstanceOf(BadRequest);
       expect(err.status).toBe(400);

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { resample, resampledLength, StreamingResampler } from "../../src/audio/resample.ts";
 import { dominantFrequency, randomBytes, rms, sine } from "./helpers.ts";
+import { concatSamples } from "../../src/audio/bytes.ts";
 
 /** RMS away from the edges, where the zero padding makes the filter ramp in and out. */
 function innerRms(x: Float32Array, rate: number): number {
@@ -8,15 +9,6 @@ function innerRms(x: Float32Array, rate: number): number {
   return rms(x, edge, x.length - edge);
 }
 
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 describe("resample", () => {
   const pairs: Array<[number, number]> = [
@@ -94,7 +86,7 @@ describe("StreamingResampler", () => {
     const parts: Float32Array[] = [];
     for (let i = 0; i < x.length; i += 512) parts.push(r.push(x.subarray(i, i + 512)));
     parts.push(r.flush());
-    const streamed = concat(parts);
+    const streamed = concatSamples(parts);
     expect(streamed.length).toBe(whole.length);
     let maxDiff = 0;
     for (let i = 0; i < whole.length; i++) maxDiff = Math.max(maxDiff, Math.abs(streamed[i]! - whole[i]!));
@@ -114,7 +106,7 @@ describe("StreamingResampler", () => {
       at += n;
     }
     parts.push(r.flush());
-    const streamed = concat(parts);
+    const streamed = concatSamples(parts);
     expect(streamed.length).toBe(whole.length);
     for (let i = 0; i < whole.length; i += 97) expect(Math.abs(streamed[i]! - whole[i]!)).toBeLessThan(1e-6);
   });
@@ -125,7 +117,7 @@ describe("StreamingResampler", () => {
     const r = new StreamingResampler(32000, 16000);
     const parts: Float32Array[] = [];
     for (let i = 0; i < x.length; i += 512) parts.push(r.push(x.subarray(i, i + 512)));
-    const y = concat(parts);
+    const y = concatSamples(parts);
     const maxStep = amp * 2 * Math.sin((Math.PI * 700) / 16000); // largest |y[n+1]-y[n]| of a pure tone
     let worst = 0;
     for (let i = 800; i < y.length - 800; i++) worst = Math.max(worst, Math.abs(y[i + 1]! - y[i]!));
@@ -135,8 +127,8 @@ describe("StreamingResampler", () => {
   test("flush resets, so the resampler can be reused for the next recording", () => {
     const x = sine(300, 48000, 0.2);
     const r = new StreamingResampler(48000, 16000);
-    const first = concat([r.push(x), r.flush()]);
-    const second = concat([r.push(x), r.flush()]);
+    const first = concatSamples([r.push(x), r.flush()]);
+    const second = concatSamples([r.push(x), r.flush()]);
     expect(second).toEqual(first);
     expect(first.length).toBe(resampledLength(x.length, 48000, 16000));
   });

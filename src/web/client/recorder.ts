@@ -1,5 +1,6 @@
 // Microphone capture as raw PCM (an AudioWorklet tap), so the console can send a WAV file:
 // every server decodes WAV, while MediaRecorder's webm/opus or mp4/aac would need a decoder.
+import { concatSamples } from "../../audio/bytes.ts";
 
 const TAP = `
 class HearthTap extends AudioWorkletProcessor {
@@ -86,12 +87,7 @@ export class MicRecorder {
       });
     }
     this.release();
-    const samples = new Float32Array(this.chunks.reduce((n, c) => n + c.length, 0));
-    let at = 0;
-    for (const c of this.chunks) {
-      samples.set(c, at);
-      at += c.length;
-    }
+    const samples = concatSamples(this.chunks);
     this.chunks = [];
     return { samples, sampleRate };
   }
