@@ -1,11 +1,10 @@
 // POST /v1/chat/completions: streaming (SSE) and not, as OpenAI shapes them.
 import { z } from "zod";
-import { BadRequest, Cancelled } from "../errors.ts";
+import { BadRequest } from "../errors.ts";
 import type { ChatMessage, ChatOptions, ChatResult } from "../engines/types.ts";
 import { metrics } from "../metrics.ts";
 import { readJson } from "./body.ts";
 import type { ApiDeps } from "./deps.ts";
-import { errorBody } from "./errors.ts";
 import { sseResponse } from "./sse.ts";
 
 const contentPart = z.object({ type: z.string(), text: z.string().optional() }).loose();
@@ -97,11 +96,6 @@ export async function chatCompletions(req: Request, deps: ApiDeps): Promise<Resp
       }
       sse.send("[DONE]");
       metrics.countTurn("api");
-    },
-    (error, sse) => {
-      if (error instanceof Cancelled || sse.closed) return; // client left: generation already stopped
-      const status = (error as any)?.status;
-      sse.send(status ? errorBody(error as any) : { error: { message: "Internal server error", type: "server_error", param: null, code: null } });
     },
   );
 }

@@ -7,7 +7,6 @@ import { logger } from "../log.ts";
 import { metrics } from "../metrics.ts";
 import { readJson } from "./body.ts";
 import type { ApiDeps } from "./deps.ts";
-import { errorBody } from "./errors.ts";
 import { sseResponse } from "./sse.ts";
 
 const log = logger("speech");
@@ -58,9 +57,6 @@ export async function speech(req: Request, deps: ApiDeps): Promise<Response> {
         const tail = await encoder.finish();
         if (tail.length) sse.send({ type: "speech.audio.delta", audio: Buffer.from(tail).toString("base64") });
         sse.send({ type: "speech.audio.done", usage: { input_tokens: body.input.length, output_tokens: bytes + tail.length, total_tokens: body.input.length + bytes + tail.length } });
-      },
-      (error, sse) => {
-        if (!(error instanceof Cancelled) && !sse.closed) sse.send((error as any)?.status ? errorBody(error as any) : { error: { message: "Internal server error", type: "server_error" } });
       },
     );
   }

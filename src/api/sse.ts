@@ -1,5 +1,6 @@
 // A text/event-stream response that keeps the connection alive while the engines think,
 // and tells the producer when the client has gone.
+import { errorPayload } from "./errors.ts";
 
 export interface SseWriter {
   /** Sends one `data:` event (objects are JSON-encoded). */
@@ -12,7 +13,8 @@ export interface SseWriter {
 
 const KEEP_ALIVE_MS = 5000;
 
-export function sseResponse(req: Request, produce: (sse: SseWriter) => Promise<void>, onError: (e: unknown, sse: SseWriter) => void): Response {
+/** An error after the stream started cannot change the status: it goes out as a final `data:` event. */
+export function sseResponse(req: Request, produce: (sse: SseWriter) => Promise<void>): Response {
   const encoder = new TextEncoder();
   const disconnect = new AbortController();
   req.signal.addEventListener("abort", () => disconnect.abort(), { once: true });
@@ -39,7 +41,10 @@ export function sseResponse(req: Request, produce: (sse: SseWriter) => Promise<v
       write(": connected\n\n");
       timer = setInterval(() => write(": keep-alive\n\n"), KEEP_ALIVE_MS);
       produce(writer)
-        .catch((e) => onError(e, writer))
+        .catch((e) => {
+          const { body } = errorPayload(e, new URL(req.url).pathname);
+          if (body && !writer.closed) writer.send(body);
+        })
         .finally(() => {
           clearInterval(timer);
           if (!closed) {

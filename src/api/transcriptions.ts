@@ -1,12 +1,11 @@
 // POST /v1/audio/transcriptions (multipart/form-data), in every response_format OpenAI has.
 import { z } from "zod";
 import { decodeAudio } from "../audio/decode.ts";
-import { BadRequest, Cancelled, TooLarge } from "../errors.ts";
+import { BadRequest, TooLarge } from "../errors.ts";
 import type { Transcript, TranscriptSegment } from "../engines/types.ts";
 import { metrics } from "../metrics.ts";
 import { checkLength, validate } from "./body.ts";
 import type { ApiDeps } from "./deps.ts";
-import { errorBody } from "./errors.ts";
 import { sseResponse } from "./sse.ts";
 
 const fields = z.object({
@@ -70,9 +69,6 @@ export async function transcriptions(req: Request, deps: ApiDeps): Promise<Respo
         });
         sse.send({ type: "transcript.text.done", text: result.text });
         metrics.observeStage("stt", (performance.now() - started) / 1000, "api");
-      },
-      (error, sse) => {
-        if (!(error instanceof Cancelled) && !sse.closed) sse.send((error as any)?.status ? errorBody(error as any) : { error: { message: "Internal server error", type: "server_error" } });
       },
     );
   }
