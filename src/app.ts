@@ -1,14 +1,15 @@
 // Wires config -> models -> engines -> front ends (OpenAI API, toys, console). The HTTP server
 // starts first so /health and the console can say "loading" while models load (minutes on a Pi).
 import { prepareMp3Encoder } from "./audio/mp3.ts";
-import { apiRoutes, type Routes } from "./api/routes.ts";
+import { apiRoutes } from "./api/routes.ts";
+import type { Routes } from "./http/routes.ts";
 import type { LoadedConfig } from "./config/load.ts";
 import { NotReady } from "./errors.ts";
 import { closeEngines, loadEngines, type Engines } from "./engines/index.ts";
 import { logger, setLogLevel } from "./log.ts";
 import { renderMetrics } from "./metrics.ts";
 import { ensureModels } from "./models/ensure.ts";
-import { HttpServer } from "./server.ts";
+import { HttpServer } from "./http/server.ts";
 import { startToy, type ToyService } from "./toy/index.ts";
 import { webRoutes, type StatusSnapshot } from "./web/routes.ts";
 

@@ -3,9 +3,9 @@ import { z } from "zod";
 import { BadRequest } from "../errors.ts";
 import type { ChatMessage, ChatOptions, ChatResult } from "../engines/types.ts";
 import { metrics } from "../metrics.ts";
-import { readJson } from "./body.ts";
+import { readJson } from "../http/body.ts";
 import type { ApiDeps } from "./deps.ts";
-import { sseResponse } from "./sse.ts";
+import { sseResponse } from "../http/sse.ts";
 
 const contentPart = z.object({ type: z.string(), text: z.string().optional() }).loose();
 const message = z

@@ -5,9 +5,8 @@ import { getModel, listModels } from "./models.ts";
 import { speech } from "./speech.ts";
 import { transcriptions } from "./transcriptions.ts";
 import { listVoices, putVoiceMap } from "./voices.ts";
+import type { Routes } from "../http/routes.ts";
 
-export type Handler = (req: Request & { params: Record<string, string> }) => Response | Promise<Response>;
-export type Routes = Record<string, Partial<Record<"GET" | "POST" | "PUT" | "DELETE", Handler>>>;
 
 export function apiRoutes(deps: ApiDeps): Routes {
   return {

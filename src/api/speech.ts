@@ -5,9 +5,9 @@ import type { AudioChunk } from "../engines/types.ts";
 import { Cancelled } from "../errors.ts";
 import { logger } from "../log.ts";
 import { metrics } from "../metrics.ts";
-import { readJson } from "./body.ts";
+import { readJson } from "../http/body.ts";
 import type { ApiDeps } from "./deps.ts";
-import { sseResponse } from "./sse.ts";
+import { sseResponse } from "../http/sse.ts";
 
 const log = logger("speech");
 

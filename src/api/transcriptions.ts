@@ -4,9 +4,9 @@ import { decodeAudio } from "../audio/decode.ts";
 import { BadRequest, TooLarge } from "../errors.ts";
 import type { Transcript, TranscriptSegment } from "../engines/types.ts";
 import { metrics } from "../metrics.ts";
-import { checkLength, validate } from "./body.ts";
+import { checkLength, validate } from "../http/body.ts";
 import type { ApiDeps } from "./deps.ts";
-import { sseResponse } from "./sse.ts";
+import { sseResponse } from "../http/sse.ts";
 
 const fields = z.object({
   model: z.string().min(1),

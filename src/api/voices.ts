@@ -1,6 +1,6 @@
 // GET /v1/audio/voices and the AllTalk-compatible PUT /api/openai-voicemap.
 import { z } from "zod";
-import { readJson } from "./body.ts";
+import { readJson } from "../http/body.ts";
 import type { ApiDeps } from "./deps.ts";
 
 export function listVoices(_req: Request, deps: ApiDeps): Response {

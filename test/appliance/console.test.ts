@@ -5,7 +5,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import type { ToyStatus, TurnRecord } from "../../src/pipeline/types.ts";
-import { HttpServer } from "../../src/server.ts";
+import { HttpServer } from "../../src/http/server.ts";
 import { webRoutes, type StatusSnapshot, type WebDeps } from "../../src/web/routes.ts";
 import { DESKTOP, launchChromium, PHONE, SCREENSHOTS } from "./browser.ts";
 

@@ -1,10 +1,10 @@
 // One Bun.serve for everything HTTP: the OpenAI API, toy audio downloads, the console, health, metrics.
 import type { Server } from "bun";
-import { checkApiKey } from "./api/auth.ts";
-import { errorResponse } from "./api/errors.ts";
-import type { Handler, Routes } from "./api/routes.ts";
-import { NotFound, NotReady } from "./errors.ts";
-import { metrics } from "./metrics.ts";
+import { checkApiKey } from "./auth.ts";
+import { errorResponse } from "./errors.ts";
+import type { Handler, Routes } from "./routes.ts";
+import { NotFound, NotReady } from "../errors.ts";
+import { metrics } from "../metrics.ts";
 
 export interface ServerOptions {
   host: string;
