@@ -17,7 +17,7 @@ export async function benchConcurrency(ctx: BenchContext, opts: { turns?: number
       details: {},
     };
   }
-  const { simulateToy } = await import("../src/toy/simulator.ts");
+  const { simulateToy } = await import("../scripts/lib/toy-simulator.ts");
   const expected = await expectedReplyDurations(ctx);
   const turnsPerToy = opts.turns ?? 3;
   const files = ctx.utterances.slice(1).concat(ctx.utterances.slice(0, 1)); // shorter ones first

@@ -3,7 +3,7 @@
 // (HTTP, multipart, VAD, queues, SSE, encoding) is what the ratios measure.
 import sherpa from "sherpa-onnx-node";
 import { getLlama, LlamaChat, type ChatHistoryItem, type LlamaContext, type LlamaGrammar, type LlamaModel } from "node-llama-cpp";
-import { recognizerConfig } from "../src/engines/stt.ts";
+import { recognizerConfig } from "../src/engines/stt/sherpa.ts";
 import type { ChatMessage } from "../src/engines/types.ts";
 import type { LlmModel, SttModel } from "../src/models/types.ts";
 import { now } from "./stats.ts";

@@ -52,7 +52,7 @@ export async function benchMemory(ctx: BenchContext): Promise<Omit<Section, "sec
 
     phase = "busy";
     const u = ctx.utterances[0]!;
-    const voice = ctx.hearth.engines.tts.resolveVoice();
+    const voice = ctx.hearth.pipeline.voices.resolve();
     for (let i = 0; i < 3; i++) {
       const form = new FormData();
       form.append("file", new Blob([u.wav as Uint8Array<ArrayBuffer>], { type: "audio/wav" }), u.name);

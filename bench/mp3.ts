@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { existsSync } from "node:fs";
 import { benchMp3, type Mp3BenchResult } from "../scripts/bench-mp3.ts";
 import { Mp3Encoder } from "../src/audio/mp3.ts";
-import { toyMp3 } from "../src/toy/audio-store.ts";
-import { collectAudio } from "../src/pipeline/reply.ts";
+import { toyMp3 } from "../src/devices/folotoy/audio-store.ts";
+import { collectAudio } from "../src/pipeline/speak.ts";
 import type { AudioChunk } from "../src/engines/types.ts";
 import { verdict, type Row, type Section } from "./report.ts";
 import { REPLY_SENTENCES, type BenchContext } from "./setup.ts";
@@ -22,7 +22,7 @@ async function speechEncode(chunks: AudioChunk[]): Promise<number> {
 
 export async function benchMp3Section(ctx: BenchContext): Promise<Omit<Section, "seconds">> {
   const tts = ctx.hearth.engines.tts;
-  const voice = tts.resolveVoice();
+  const voice = ctx.hearth.pipeline.voices.resolve();
   const sentences = [...REPLY_SENTENCES, ...SPEECH_SENTENCES];
 
   // Same audio both ways: synthesize each sentence (timed), then encode exactly that audio (timed).

@@ -7,7 +7,7 @@ import { startHearth, type Hearth } from "../src/app.ts";
 import { loadConfig, type LoadedConfig } from "../src/config/load.ts";
 import { decodeWav, encodeWav } from "../src/audio/wav.ts";
 import { resample } from "../src/audio/resample.ts";
-import { collectAudio } from "../src/pipeline/reply.ts";
+import { collectAudio } from "../src/pipeline/speak.ts";
 import { getProfile, loadManifest } from "../src/models/manifest.ts";
 import { checkProfile } from "../src/models/verify.ts";
 import { floorRecognizer, FloorLlm } from "./floor.ts";
@@ -171,9 +171,9 @@ export async function setup(opts: SetupOptions): Promise<BenchContext> {
 
 /** The toy layer startHearth started (src/app.ts): its embedded MQTT broker and its turn records. */
 function toyLayer(hearth: Hearth): ToyHandle {
-  const toy = (hearth as Partial<Hearth>).toy;
-  if (!toy || !(toy.mqttPort > 0)) throw new Error("startHearth returned no toy layer (src/app.ts does not start src/toy)");
-  return { mqttUrl: `mqtt://127.0.0.1:${toy.mqttPort}`, recentTurns: (n) => toy.recentTurns(n) };
+  const toy = hearth.folotoy;
+  if (!toy || !(toy.mqttPort > 0)) throw new Error("startHearth returned no FoloToy front end (src/app.ts does not start it)");
+  return { mqttUrl: `mqtt://127.0.0.1:${toy.mqttPort}`, recentTurns: (n) => hearth.pipeline.conversations.turns({ limit: n }) };
 }
 
 /**
@@ -199,7 +199,7 @@ async function loadUtterances(audioDir: string | undefined, hearth: Hearth): Pro
   const out = mkdtempSync(join(tmpdir(), "hearth-bench-speech-"));
   const utterances: Utterance[] = [];
   for (const [name, reference] of DEFAULT_TRANSCRIPTS) {
-    const audio = await collectAudio(hearth.engines.tts.synthesize(reference));
+    const audio = await collectAudio(hearth.engines.tts.synthesize(reference, { voice: hearth.pipeline.voices.resolve() }));
     if (!audio) continue;
     const samples = resample(audio.samples, audio.sampleRate, 16000);
     const wav = encodeWav(samples, 16000);

@@ -5,7 +5,7 @@
 //  - a non-streaming pipeline: whole reply, then every sentence synthesized, then every MP3,
 //    computed from the same direct measurements.
 import { decodeAudio } from "../src/audio/decode.ts";
-import { collectAudio } from "../src/pipeline/reply.ts";
+import { collectAudio } from "../src/pipeline/speak.ts";
 import { splitSentences } from "../src/pipeline/sentences.ts";
 import { Channel } from "../src/util/channel.ts";
 import { verdict, type Row, type Section } from "./report.ts";
@@ -17,9 +17,9 @@ export const BENCH_SN = "benchtoy0001";
 
 /** Decoded duration (s) of each reply sentence's toy MP3, made directly: what the toy must receive, in order. */
 export async function expectedReplyDurations(ctx: BenchContext): Promise<number[]> {
-  const { toyMp3 } = await import("../src/toy/audio-store.ts");
+  const { toyMp3 } = await import("../src/devices/folotoy/audio-store.ts");
   const tts = ctx.hearth.engines.tts;
-  const voice = tts.resolveVoice(null, BENCH_ROLE.language);
+  const voice = ctx.hearth.pipeline.voices.resolve(null, BENCH_ROLE.language);
   const out: number[] = [];
   for (const s of REPLY_SENTENCES) {
     const audio = await collectAudio(tts.synthesize(s, { voice }));
@@ -66,8 +66,8 @@ interface FloorRun {
 
 /** Each stage of a turn alone, directly, in sequence, on the same utterance. */
 async function floorTurn(ctx: BenchContext, u: Utterance): Promise<FloorRun> {
-  const { toyMp3 } = await import("../src/toy/audio-store.ts");
-  const { buildMessages } = await import("../src/toy/turn.ts");
+  const { toyMp3 } = await import("../src/devices/folotoy/audio-store.ts");
+  const { buildMessages } = await import("../src/pipeline/prompt.ts");
   const engines = ctx.hearth.engines;
   const stt = await floorTranscribe(ctx.recognizer, u.samples);
   const { messages } = buildMessages({
@@ -98,7 +98,7 @@ async function floorTurn(ctx: BenchContext, u: Utterance): Promise<FloorRun> {
   await gen;
   await consumer;
   const llmAllMs = now() - t0;
-  const voice = engines.tts.resolveVoice(null, BENCH_ROLE.language);
+  const voice = ctx.hearth.pipeline.voices.resolve(null, BENCH_ROLE.language);
   const ttsMs: number[] = [];
   const mp3Ms: number[] = [];
   for (const s of sentences) {
@@ -136,7 +136,7 @@ export async function benchToy(ctx: BenchContext): Promise<Omit<Section, "second
       details: {},
     };
   }
-  const { SimToy } = await import("../src/toy/simulator.ts");
+  const { SimToy } = await import("../scripts/lib/toy-simulator.ts");
   const u = ctx.utterances[0]!;
   const expected = await expectedReplyDurations(ctx);
   const toy = new SimToy({ mqtt: ctx.toy.mqttUrl, sn: BENCH_SN });

@@ -2,7 +2,7 @@
 // engines.tts.synthesize called directly (first sentence; whole text).
 import { decodeAudio } from "../src/audio/decode.ts";
 import { Mp3Encoder } from "../src/audio/mp3.ts";
-import { collectAudio } from "../src/pipeline/reply.ts";
+import { collectAudio } from "../src/pipeline/speak.ts";
 import { verdict, type Row, type Section } from "./report.ts";
 import type { BenchContext } from "./setup.ts";
 import { interleave, now, pairedDiffs, pairedRatios, round, stat } from "./stats.ts";
@@ -40,7 +40,7 @@ async function postSpeech(url: string, voice: string): Promise<SpeechRun> {
 
 export async function benchTts(ctx: BenchContext): Promise<Omit<Section, "seconds">> {
   const tts = ctx.hearth.engines.tts;
-  const voice = tts.resolveVoice();
+  const voice = ctx.hearth.pipeline.voices.resolve();
   // Audio length of the text (the engine is deterministic for the fixture; for real voices close enough).
   const whole = await collectAudio(tts.synthesize(TEXT, { voice }));
   const audioSeconds = whole!.samples.length / whole!.sampleRate;

@@ -8,7 +8,7 @@
 // each MP3, and prints the transcript (when Hearth's integration mirror is on), the URLs and the
 // timings from the end of speech. --json prints the SimResult for the bench. Exit code 1 if a turn failed.
 import { parseArgs } from "node:util";
-import { simulateToy, type SimTurn } from "../src/toy/simulator.ts";
+import { simulateToy, type SimTurn } from "./lib/toy-simulator.ts";
 
 const { values, positionals } = parseArgs({
   args: Bun.argv.slice(2),

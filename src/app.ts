@@ -1,16 +1,20 @@
-// Wires config -> models -> engines -> front ends (OpenAI API, toys, console). The HTTP server
-// starts first so /health and the console can say "loading" while models load (minutes on a Pi).
+// Wires config -> models -> engines -> pipeline -> front ends (OpenAI API, console, devices).
+// The HTTP server starts first so /health and the console can say "loading" while models load
+// (minutes on a Pi).
 import { prepareMp3Encoder } from "./audio/mp3.ts";
 import { apiRoutes } from "./api/routes.ts";
-import type { Routes } from "./http/routes.ts";
 import type { LoadedConfig } from "./config/load.ts";
+import { FolotoyFrontEnd } from "./devices/folotoy/index.ts";
+import type { DeviceFrontEnd } from "./devices/types.ts";
+import { closeEngines, loadEngines } from "./engines/load.ts";
+import type { Engines } from "./engines/types.ts";
 import { NotReady } from "./errors.ts";
-import { closeEngines, loadEngines, type Engines } from "./engines/index.ts";
+import type { Routes } from "./http/routes.ts";
+import { HttpServer } from "./http/server.ts";
 import { logger, setLogLevel } from "./log.ts";
 import { renderMetrics } from "./metrics.ts";
 import { ensureModels } from "./models/ensure.ts";
-import { HttpServer } from "./http/server.ts";
-import { startToy, type ToyService } from "./toy/index.ts";
+import { startPipeline, type Pipeline } from "./pipeline/pipeline.ts";
 import { webRoutes, type StatusSnapshot } from "./web/routes.ts";
 
 const log = logger("hearth");
@@ -19,7 +23,11 @@ export interface Hearth {
   config: LoadedConfig;
   url: string;
   engines: Engines;
-  toy: ToyService;
+  pipeline: Pipeline;
+  /** The device front ends, started (FoloToy first). */
+  devices: DeviceFrontEnd[];
+  /** The FoloToy front end (tests and the bench drive it). */
+  folotoy: FolotoyFrontEnd;
   stop(): Promise<void>;
 }
 
@@ -28,29 +36,30 @@ export async function startHearth(config: LoadedConfig): Promise<Hearth> {
   setLogLevel(config.log.level);
   const startedAt = Date.now();
   let engines: Engines | undefined;
-  let toy: ToyService | undefined;
+  let pipeline: Pipeline | undefined;
+  const devices: DeviceFrontEnd[] = [];
+  let devicesStarted = false;
 
   const notReadyReasons = (): string[] => {
-    if (!engines) return ["loading models"];
-    if (!toy) return ["starting the toy listeners (MQTT, UDP)"];
-    return toy.ready().reasons;
+    if (!engines || !pipeline) return ["loading models"];
+    if (!devicesStarted) return ["starting the device listeners (MQTT, UDP)"];
+    return devices.flatMap((d) => d.ready().reasons);
   };
-  const apiDeps = {
-    config,
-    engines: () => {
-      if (!engines) throw new NotReady(`Hearth is starting: ${notReadyReasons().join(", ")}. Try again shortly.`);
-      return engines;
-    },
+  const running = (): Pipeline => {
+    if (!pipeline) throw new NotReady(`Hearth is starting: ${notReadyReasons().join(", ")}. Try again shortly.`);
+    return pipeline;
   };
-  const startedToy = () => {
-    if (!toy) throw new NotReady(`Hearth is starting: ${notReadyReasons().join(", ")}. Try again shortly.`);
-    return toy;
-  };
+  const apiDeps = { config, pipeline: running, engines: () => running().engines };
   const consoleRoutes = webRoutes({
     status: () => status(config, engines, notReadyReasons(), startedAt),
-    turns: (limit) => toy?.recentTurns(limit) ?? [],
-    toys: () => toy?.toys() ?? [],
-    roles: { read: () => startedToy().readRoles(), write: (text) => startedToy().writeRoles(text) },
+    turns: (limit) => pipeline?.conversations.turns({ limit }) ?? [],
+    toys: () => devices.flatMap((d) => d.devices()),
+    roles: { read: () => running().roles.read(), write: (text) => running().roles.write(text) },
+    history: {
+      deleteTurn: (id) => running().conversations.deleteTurn(id),
+      eraseDevice: (frontEnd, device) => running().conversations.eraseDevice(frontEnd, device),
+      eraseAll: () => running().conversations.eraseAll(),
+    },
   });
   const routes = (): Routes => ({
     "/health": {
@@ -69,7 +78,7 @@ export async function startHearth(config: LoadedConfig): Promise<Hearth> {
     },
     ...apiRoutes(apiDeps),
     ...consoleRoutes,
-    ...(toy?.routes ?? {}),
+    ...Object.assign({}, ...devices.map((d) => d.routes)),
   });
 
   const server = new HttpServer(
@@ -77,36 +86,37 @@ export async function startHearth(config: LoadedConfig): Promise<Hearth> {
     routes(),
   );
   log.info("http listening", { url: server.url.href });
+  let folotoy: FolotoyFrontEnd | undefined;
+  const stopAll = async () => {
+    for (const d of devices) await d.stop(); // devices first: their turns end before the engines go
+    await pipeline?.stop();
+    await server.stop();
+    if (engines) await closeEngines(engines);
+  };
   try {
     const profile = await ensureModels(config);
     engines = await loadEngines(config, profile);
     await prepareMp3Encoder();
-    toy = await startToy({ config: withHttpPort(config, server.port), engines });
+    pipeline = startPipeline(config, engines);
+    folotoy = new FolotoyFrontEnd({ config, pipeline, httpPort: server.port });
+    devices.push(folotoy);
+    for (const d of devices) await d.start();
+    devicesStarted = true;
     server.setRoutes(routes());
   } catch (e) {
-    await toy?.stop();
-    await server.stop();
-    if (engines) await closeEngines(engines);
+    await stopAll();
     throw e;
   }
-  log.info("ready", { profile: config.models.profile, http: server.port, mqtt: toy.mqttPort, udp: toy.udpPort });
-  const [loadedEngines, loadedToy] = [engines, toy];
+  log.info("ready", { profile: config.models.profile, http: server.port, ...Object.assign({}, ...devices.map((d) => d.listening())) });
   return {
     config,
     url: server.url.href.replace(/\/$/, ""),
-    engines: loadedEngines,
-    toy: loadedToy,
-    async stop() {
-      await loadedToy.stop(); // toys first: in-flight turns end before the engines go
-      await server.stop();
-      await closeEngines(loadedEngines);
-    },
+    engines,
+    pipeline,
+    devices,
+    folotoy,
+    stop: stopAll,
   };
-}
-
-/** Toys download reply MP3s from the HTTP port actually bound (the config may say 0 = any). */
-function withHttpPort(config: LoadedConfig, port: number): LoadedConfig {
-  return { ...config, http: { ...config.http, port } };
 }
 
 function status(config: LoadedConfig, engines: Engines | undefined, reasons: string[], startedAt: number): StatusSnapshot {

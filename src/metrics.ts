@@ -4,7 +4,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: "hearth_" }); // includes process RSS
 
-export type TurnSource = "toy" | "web" | "api";
+/** The front end a turn came from: "folotoy", "xiaozhi", "api", "web". */
+export type TurnSource = string;
 export type Stage = "stt" | "llm_first_token" | "first_audio" | "total";
 
 const turns = new Counter({ name: "hearth_turns_total", help: "Conversation turns completed", labelNames: ["source"], registers: [registry] });

@@ -1,8 +1,9 @@
 // POST /v1/chat/completions: streaming (SSE) and not, as OpenAI shapes them.
 import { z } from "zod";
-import { BadRequest } from "../errors.ts";
+import { BadRequest, NotFound } from "../errors.ts";
 import type { ChatMessage, ChatOptions, ChatResult } from "../engines/types.ts";
 import { metrics } from "../metrics.ts";
+import type { TurnRecord } from "../pipeline/types.ts";
 import { readJson } from "../http/body.ts";
 import type { ApiDeps } from "./deps.ts";
 import { sseResponse } from "../http/sse.ts";
@@ -53,6 +54,8 @@ export async function chatCompletions(req: Request, deps: ApiDeps): Promise<Resp
   const model = body.model;
   const options = chatOptions(body);
   const started = performance.now();
+  const persona = ROLE_MODEL.exec(model);
+  if (persona) return personaCompletion(req, deps, body, { id, created, role: persona[1]!, messages, options });
 
   if (!body.stream) {
     let text = "";
@@ -98,6 +101,88 @@ export async function chatCompletions(req: Request, deps: ApiDeps): Promise<Resp
       metrics.countTurn("api");
     },
   );
+}
+
+/** `"model": "role:3"`: a turn of the shared pipeline with that role's persona, voice settings and history. */
+const ROLE_MODEL = /^role:(\d+)$/;
+/** A persona turn has no toy waiting on it: only a stuck engine should end it. */
+const PERSONA_TIMEOUT_MS = 10 * 60_000;
+
+interface PersonaRequest {
+  id: string;
+  created: number;
+  role: string;
+  messages: ChatMessage[];
+  options: ChatOptions;
+}
+
+/**
+ * Hearth keeps the persona's conversation (keyed by `user`, default "default"), so only the last
+ * user message is taken from the request; the reply streams sentence by sentence, as a toy hears it.
+ */
+async function personaCompletion(req: Request, deps: ApiDeps, body: ChatRequest, p: PersonaRequest): Promise<Response> {
+  const { turns, roles } = deps.pipeline();
+  if (!roles.current.roles[p.role]) {
+    throw new NotFound(`roles.json has no role ${p.role}; GET /v1/models lists the role:N models.`, "model", "model_not_found");
+  }
+  if (p.options.grammar || p.options.jsonSchema) throw new BadRequest("A role persona answers in plain text: response_format and grammar are not supported with role:N models.", "response_format");
+  const last = p.messages.findLast((m) => m.role === "user");
+  if (!last?.content.trim()) throw new BadRequest("A role:N request needs a user message with text.", "messages");
+  const model = body.model;
+  const { grammar: _g, jsonSchema: _j, ...chat } = p.options;
+  const turn = turns.start({
+    key: { frontEnd: "api", device: body.user?.trim() || "default", role: p.role },
+    input: { kind: "text", text: last.content },
+    endedAt: Date.now(),
+    id: p.id,
+    speak: false,
+    exclusive: null,
+    timeoutMs: PERSONA_TIMEOUT_MS,
+    chat,
+  });
+  const onDisconnect = () => turn.cancel("the client went away");
+  req.signal.addEventListener("abort", onDisconnect, { once: true });
+  const usageOf = (record: TurnRecord) =>
+    usage({ promptTokens: record.usage?.promptTokens ?? 0, completionTokens: record.usage?.completionTokens ?? 0, finishReason: record.usage?.finishReason ?? "stop" });
+  const chunk = (delta: object, finish: string | null) => ({ id: p.id, object: "chat.completion.chunk", created: p.created, model, system_fingerprint: null, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] });
+
+  if (!body.stream) {
+    const texts: string[] = [];
+    for await (const event of turn.events) {
+      if (event.type === "sentence") texts.push(event.text);
+      if (event.type === "failed") throw event.error;
+      if (event.type === "done") {
+        return Response.json({
+          id: p.id,
+          object: "chat.completion",
+          created: p.created,
+          model,
+          system_fingerprint: null,
+          choices: [{ index: 0, message: { role: "assistant", content: texts.join(" "), refusal: null }, logprobs: null, finish_reason: event.record.usage?.finishReason ?? "stop" }],
+          usage: usageOf(event.record),
+        });
+      }
+    }
+    throw new Error("the turn ended without a result");
+  }
+  return sseResponse(req, async (sse) => {
+    sse.send(chunk({ role: "assistant", content: "" }, null));
+    let first = true;
+    for await (const event of turn.events) {
+      if (event.type === "sentence") {
+        sse.send(chunk({ content: (first ? "" : " ") + event.text }, null));
+        first = false;
+      }
+      if (event.type === "failed") throw event.error;
+      if (event.type === "done") {
+        sse.send(chunk({}, event.record.usage?.finishReason ?? "stop"));
+        if (body.stream_options?.include_usage) {
+          sse.send({ id: p.id, object: "chat.completion.chunk", created: p.created, model, system_fingerprint: null, choices: [], usage: usageOf(event.record) });
+        }
+      }
+    }
+    sse.send("[DONE]");
+  });
 }
 
 function toMessages(body: ChatRequest): ChatMessage[] {

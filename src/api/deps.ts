@@ -1,8 +1,11 @@
 import type { LoadedConfig } from "../config/load.ts";
-import type { Engines } from "../engines/index.ts";
+import type { Engines } from "../engines/types.ts";
+import type { Pipeline } from "../pipeline/pipeline.ts";
 
 export interface ApiDeps {
   config: LoadedConfig;
-  /** The loaded engines; throws NotReady (503) while models are still loading. */
+  /** The running pipeline; throws NotReady (503) while models are still loading. */
+  pipeline(): Pipeline;
+  /** pipeline().engines */
   engines(): Engines;
 }

@@ -25,9 +25,10 @@ const speechRequest = z
 
 export async function speech(req: Request, deps: ApiDeps): Promise<Response> {
   const body = await readJson(req, speechRequest);
-  const { tts } = deps.engines();
-  const voice = tts.resolveVoice(body.voice); // 400 listing valid voices when unknown
-  const sampleRate = tts.sampleRateOf(voice);
+  const { engines, voices } = deps.pipeline();
+  const tts = engines.tts;
+  const voice = voices.resolve(body.voice); // 400 listing valid voices when unknown
+  const sampleRate = voices.sampleRateOf(voice);
   checkSpeechFormat(body.response_format); // 400 for a format with no encoder, before any work
   const started = performance.now();
   const abort = new AbortController();

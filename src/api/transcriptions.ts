@@ -54,7 +54,7 @@ export async function transcriptions(req: Request, deps: ApiDeps): Promise<Respo
   }
   const language = params.language && params.language !== "auto" ? params.language.toLowerCase() : undefined;
   if (language && !engines.stt.languages.includes(language)) {
-    throw new BadRequest(`The installed speech model (${engines.stt.model.id}) does not transcribe "${language}"; it supports: ${engines.stt.languages.join(", ")}.`, "language");
+    throw new BadRequest(`The installed speech model (${engines.stt.id}) does not transcribe "${language}"; it supports: ${engines.stt.languages.join(", ")}.`, "language");
   }
 
   const started = performance.now();

@@ -4,11 +4,11 @@ import { readJson } from "../http/body.ts";
 import type { ApiDeps } from "./deps.ts";
 
 export function listVoices(_req: Request, deps: ApiDeps): Response {
-  const { tts } = deps.engines();
+  const { voices } = deps.pipeline();
   return Response.json({
-    voices: tts.voices().map((v) => ({ id: v.id, language: v.language, speakers: v.speakers, sample_rate: v.sampleRate })),
-    names: tts.voiceNames(),
-    openai_voice_map: tts.currentVoiceMap(),
+    voices: voices.list().map((v) => ({ id: v.id, language: v.language, speakers: v.speakers, sample_rate: v.sampleRate })),
+    names: voices.names(),
+    openai_voice_map: voices.currentVoiceMap(),
   });
 }
 
@@ -17,7 +17,7 @@ const voiceMapBody = z.record(z.string().min(1), z.string().min(1));
 /** Body: {"alloy": "amy", "nova": "aishell3:12"}. Changes last until restart; the file setting is [tts] voice_map. */
 export async function putVoiceMap(req: Request, deps: ApiDeps): Promise<Response> {
   const map = await readJson(req, voiceMapBody);
-  const { tts } = deps.engines();
-  tts.setVoiceMap(Object.fromEntries(Object.entries(map).map(([k, v]) => [k.toLowerCase(), v])));
-  return Response.json({ openai_voice_map: tts.currentVoiceMap() });
+  const { voices } = deps.pipeline();
+  voices.setVoiceMap(Object.fromEntries(Object.entries(map).map(([k, v]) => [k.toLowerCase(), v])));
+  return Response.json({ openai_voice_map: voices.currentVoiceMap() });
 }

@@ -58,6 +58,11 @@ export const configSchema = z.strictObject({
     integration_mirror: z.boolean(),
     known_toys: z.record(z.string().regex(/^[0-9a-zA-Z]{8,32}$/), z.string()),
   }),
+  conversations: section({
+    retention_days: z.number().min(0).max(3650),
+    max_exchanges: z.number().int().min(1).max(100_000),
+    max_turns: z.number().int().min(1).max(1_000_000),
+  }),
   log: section({ level: z.enum(["debug", "info", "warn", "error"]) }),
 });
 

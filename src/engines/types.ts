@@ -1,5 +1,7 @@
-// The engines' public surface. Front ends (api/, toy/, web/) reach the engines only through
-// these types and src/pipeline/; they never import sherpa-onnx-node or node-llama-cpp.
+// The engines' public surface: one interface per engine (Stt, Llm, Tts, Vad) and their data.
+// Backends live one per file under stt/, llm/, tts/, vad/ (today: sherpa-onnx and node-llama-cpp);
+// the pipeline and the front ends see only these types and never import a native library.
+import type { ResolvedProfile } from "../models/types.ts";
 
 export interface TranscriptSegment {
   start: number; // seconds
@@ -55,8 +57,8 @@ export interface ChatResult {
 }
 
 export interface SynthesizeOptions {
-  /** Local voice name (TtsVoice.id), optionally "voice:speaker" for multi-speaker models. */
-  voice?: string;
+  /** "id:speaker" of an installed voice (see pipeline/voices.ts for choosing one). */
+  voice: string;
   speed?: number;
   signal?: AbortSignal;
 }
@@ -64,4 +66,72 @@ export interface SynthesizeOptions {
 export interface AudioChunk {
   samples: Float32Array;
   sampleRate: number;
+}
+
+/** A stretch of speech found by the VAD. */
+export interface SpeechSegment {
+  /** Offset in seconds from the start of the audio. */
+  start: number;
+  samples: Float32Array;
+}
+
+export interface VoiceInfo {
+  /** Local voice name, e.g. "amy" or "aishell3". */
+  id: string;
+  /** ISO-639-1 language the voice speaks. */
+  language: string;
+  speakers: number;
+  sampleRate: number;
+}
+
+/** Finds speech in 16 kHz mono audio. */
+export interface Vad {
+  readonly sampleRate: number;
+  /**
+   * Speech segments of 16 kHz audio. With `firstOnly`, stops at the first speech and returns one
+   * segment from there to the end (enough to know there is speech).
+   */
+  segments(samples: Float32Array, opts?: { signal?: AbortSignal; firstOnly?: boolean }): Promise<SpeechSegment[]>;
+}
+
+/** Speech to text. */
+export interface Stt {
+  readonly id: string;
+  /** ISO-639-1 codes the model recognizes. */
+  readonly languages: string[];
+  /** Mono audio at any rate; no speech gives an empty text. */
+  transcribe(samples: Float32Array, sampleRate: number, opts?: TranscribeOptions): Promise<Transcript>;
+  close(): void;
+}
+
+/** The language model: streamed chat with per-conversation cached context. */
+export interface Llm {
+  readonly id: string;
+  /** Tokens of `text` in this model's vocabulary (history budgets are counted with it). */
+  countTokens(text: string): number;
+  /** Tokens one conversation may hold in the context. */
+  readonly tokensPerConversation: number;
+  /** Requests waiting for a free context sequence. */
+  readonly queueDepth: number;
+  /** Generates a reply, calling onText with each piece as it is produced. Throws Busy (429) when the queue is full. */
+  chat(messages: ChatMessage[], opts: ChatOptions, onText: (chunk: string) => void): Promise<ChatResult>;
+  /** Drops the cached context kept for a conversation. */
+  forgetConversation(conversationId: string): void;
+  close(): Promise<void>;
+}
+
+/** Text to speech. Voices are named "id:speaker" ("amy:0"); choosing one from a name is the pipeline's job. */
+export interface Tts {
+  voices(): VoiceInfo[];
+  /** Speaks `text`, yielding audio as soon as each piece is synthesized. */
+  synthesize(text: string, opts: SynthesizeOptions): AsyncIterable<AudioChunk>;
+  close(): void;
+}
+
+export interface Engines {
+  profile: ResolvedProfile;
+  stt: Stt;
+  llm: Llm;
+  tts: Tts;
+  vad: Vad;
 }

@@ -1,4 +1,6 @@
-import type { AudioChunk } from "../engines/types.ts";
+// What a turn takes, what it emits, and what is recorded of it.
+import type { ConversationKey } from "../conversations/key.ts";
+import type { AudioChunk, ChatOptions } from "../engines/types.ts";
 
 /** One sentence of a spoken reply, ready to encode and play. `order` counts from 1. */
 export interface SpokenSentence {
@@ -9,23 +11,60 @@ export interface SpokenSentence {
   readyAt: number;
 }
 
-/** A finished conversation turn, kept for the web console and /metrics. */
+export type TurnInput = { kind: "audio"; samples: Float32Array; sampleRate: number } | { kind: "text"; text: string };
+
+export interface TurnRequest {
+  /** Whose conversation: front end, device and role. History and the LLM's cached context follow it. */
+  key: ConversationKey;
+  input: TurnInput;
+  /** Epoch ms the speaker stopped talking (or the request arrived): every timing counts from here. */
+  endedAt: number;
+  /** The turn record's id (e.g. the chat completion's id); generated when absent. */
+  id?: string;
+  /** Synthesize each sentence (default true). The chat API's role personas only want text. */
+  speak?: boolean;
+  /** A newer turn with the same value cancels this one (default: front end + device). null = never. */
+  exclusive?: string | null;
+  /** Milliseconds from endedAt to the first sentence before the turn gives up (default [toy] reply_timeout_seconds). */
+  timeoutMs?: number;
+  /** Request-level chat settings (the API's max_tokens, temperature...); the role's settings fill the rest. */
+  chat?: Partial<ChatOptions>;
+}
+
+export type TurnOutcome = "replied" | "heard_nothing" | "cancelled" | "timeout" | "failed";
+
+export type TurnEvent =
+  | { type: "heard"; text: string }
+  | { type: "sentence"; order: number; text: string; audio?: AudioChunk; readyAt: number; fallback?: boolean }
+  | { type: "done"; record: TurnRecord }
+  | { type: "failed"; record: TurnRecord; error: Error };
+
+/** A finished conversation turn: persisted in the turn log, shown in the console. */
 export interface TurnRecord {
   id: string;
-  source: "toy" | "web" | "api";
+  key: ConversationKey;
+  /** The front end ("folotoy", "api", "web", ...). */
+  source: string;
+  /** The device (a toy's SN), for the console. */
   sn?: string;
-  role?: string;
+  role: string;
   /** Epoch ms when the speaker stopped talking (or the request arrived). */
   at: number;
   transcript: string;
   reply: string;
   /** One entry per spoken sentence; url is where its audio can be fetched while it is kept. */
-  sentences: { order: number; text: string; url?: string }[];
+  sentences: { order: number; text: string; url?: string; readyMs?: number; sentMs?: number; fallback?: boolean }[];
   timings: { sttMs?: number; firstTokenMs?: number; firstAudioMs?: number; totalMs?: number };
+  outcome: TurnOutcome;
+  /** The LLM's token counts and why it stopped (absent when it never ran). */
+  usage?: { promptTokens: number; completionTokens: number; finishReason: "stop" | "length" };
+  /** What went wrong, in words a parent understands (absent when the turn replied). */
+  explanation?: string;
+  /** The technical reason, for the log and the console's details. */
   error?: string;
 }
 
-/** What the console shows for each toy. */
+/** What the console shows for each device. */
 export interface ToyStatus {
   sn: string;
   role: number;

@@ -1,8 +1,9 @@
 // The web console: its page and script at "/", and the JSON routes the page reads (/api/...).
 // In Bun.serve's `routes` format. The server applies the API key to /api/* (and /v1/*);
 // the page and its script hold no data and load without one, then ask for the key on a 401.
-import { BadRequest, TooLarge } from "../errors.ts";
-import type { ToyStatus, TurnRecord } from "../pipeline/types.ts";
+import { BadRequest, NotFound, TooLarge } from "../errors.ts";
+import type { ToyStatus } from "../pipeline/types.ts";
+import type { Routes } from "../http/routes.ts";
 import { consoleAsset, warmConsoleAssets } from "./assets.ts";
 
 /** What the console shows about the running appliance. */
@@ -34,7 +35,7 @@ export type RolesWriteResult = { ok: true } | { ok: false; error: string };
 export interface WebDeps {
   status(): Promise<StatusSnapshot> | StatusSnapshot;
   /** The most recent finished turns, newest first, at most `limit`. */
-  turns(limit: number): TurnRecord[];
+  turns(limit: number): readonly object[];
   toys(): ToyStatus[];
   roles: {
     /** The roles.json text as it is on disk. */
@@ -42,10 +43,17 @@ export interface WebDeps {
     /** Validates and saves roles.json (the toy layer's watcher picks it up). */
     write(text: string): RolesWriteResult | Promise<RolesWriteResult>;
   };
+  /** Erasing what Hearth remembers (from disk, not just from memory). */
+  history: {
+    /** False when there is no such turn. */
+    deleteTurn(id: string): boolean;
+    /** Every conversation and turn of one device; how many items went. */
+    eraseDevice(frontEnd: string, device: string): number;
+    eraseAll(): void;
+  };
 }
 
-export type WebHandler = (req: Request) => Response | Promise<Response>;
-export type WebRoutes = Record<string, Record<string, WebHandler>>;
+export type WebRoutes = Routes;
 
 const DEFAULT_TURNS = 50;
 const MAX_TURNS = 500;
@@ -60,6 +68,25 @@ export function webRoutes(deps: WebDeps): WebRoutes {
     "/api/status": { GET: async () => Response.json(await deps.status(), noStore) },
     "/api/turns": { GET: (req) => Response.json({ data: deps.turns(turnLimit(req)) }, noStore) },
     "/api/toys": { GET: () => Response.json({ data: deps.toys() }, noStore) },
+    "/api/turns/:id": {
+      DELETE: (req) => {
+        const id = req.params.id ?? "";
+        if (!deps.history.deleteTurn(id)) throw new NotFound(`No turn "${id}" in the turn log.`, "id", "turn_not_found");
+        return Response.json({ deleted: id });
+      },
+    },
+    "/api/history/:frontEnd/:device": {
+      DELETE: (req) => {
+        const { frontEnd = "", device = "" } = req.params;
+        return Response.json({ erased: deps.history.eraseDevice(frontEnd, device) });
+      },
+    },
+    "/api/history": {
+      DELETE: () => {
+        deps.history.eraseAll();
+        return Response.json({ erased: "all" });
+      },
+    },
     "/api/roles": {
       GET: () => new Response(deps.roles.read(), { headers: { "Content-Type": "application/json; charset=utf-8", ...noStore.headers } }),
       PUT: (req) => putRoles(req, deps),

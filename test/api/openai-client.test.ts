@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { MPEGDecoder } from "mpg123-decoder";
 import OpenAI, { toFile } from "openai";
 import sherpa from "sherpa-onnx-node";
+import { writeFileSync } from "node:fs";
 import { decodeWav, encodeWav } from "../../src/audio/wav.ts";
-import { collectAudio } from "../../src/pipeline/reply.ts";
+import { collectAudio } from "../../src/pipeline/speak.ts";
 import type { Hearth } from "../../src/app.ts";
 import { readAudioFile, startTestHearth, transcripts, wordErrorRate } from "../support/hearth.ts";
 import { concatSamples } from "../../src/audio/bytes.ts";
@@ -188,6 +189,60 @@ describe("chat completions", () => {
   }, 60_000);
 });
 
+describe("role personas (model role:N): the same turn a toy gets", () => {
+  const OWL = "I am the wise owl. Hoot hoot!";
+  beforeAll(() => {
+    writeFileSync(
+      hearth.config.toy.roles_file,
+      JSON.stringify({
+        "1": { prompt: "You are a rabbit.", start_text: "Hi." },
+        "3": { prompt: "You are an owl.", start_text: "Hoot.", max_message_count: 4, grammar: `root ::= "${OWL}"` },
+      }),
+    );
+    expect(hearth.pipeline.roles.reload().ok).toBe(true);
+  });
+
+  test("role:3 answers with that role's persona, keeps the conversation per user, and logs the turn under the completion id", async () => {
+    const models = await client.models.list();
+    expect(models.data.map((m) => m.id)).toEqual(expect.arrayContaining(["role:1", "role:3"]));
+    const first = await client.chat.completions.create({ model: "role:3", user: "kid1", messages: [{ role: "user", content: "Who are you?" }] });
+    expect(first.choices[0]!.message.content).toBe(OWL);
+    expect(first.choices[0]!.finish_reason).toBe("stop");
+    expect(first.usage!.completion_tokens).toBeGreaterThan(0);
+    const second = await client.chat.completions.create({ model: "role:3", user: "kid1", messages: [{ role: "user", content: "Where do you live?" }] });
+    expect(second.choices[0]!.message.content).toBe(OWL);
+    const history = hearth.pipeline.conversations.history({ frontEnd: "api", device: "kid1", role: "3" });
+    expect(history.map((e) => e.user)).toEqual(["Who are you?", "Where do you live?"]);
+    const turns = (await (await fetch(`${hearth.url}/api/turns?limit=10`)).json()).data as any[];
+    const logged = turns.find((t) => t.id === second.id);
+    expect(logged).toMatchObject({ source: "api", role: "3", transcript: "Where do you live?", reply: OWL, outcome: "replied" });
+  });
+
+  test("streaming role:N sends the reply sentence by sentence; the deltas join to the whole reply", async () => {
+    const stream = await client.chat.completions.create({ model: "role:3", user: "kid2", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "Hello" }] });
+    const deltas: string[] = [];
+    let finish: string | null = null;
+    let usage: unknown;
+    for await (const chunk of stream) {
+      if (chunk.choices[0]?.delta.content) deltas.push(chunk.choices[0].delta.content);
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+      usage ??= chunk.usage ?? undefined;
+    }
+    expect(deltas.length).toBe(2);
+    expect(deltas.join("")).toBe(OWL);
+    expect(finish).toBe("stop");
+    expect(usage).toMatchObject({ completion_tokens: expect.any(Number) });
+  });
+
+  test("a role roles.json does not have is a 404 naming the model; a plain model still works as before", async () => {
+    const missing = await client.chat.completions.create({ model: "role:9", messages: [{ role: "user", content: "hi" }] }).catch((e) => e);
+    expect(missing.status).toBe(404);
+    expect(missing.error).toMatchObject({ code: "model_not_found", param: "model" });
+    const plain = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }], max_tokens: 3 });
+    expect(plain.choices[0]!.message.role).toBe("assistant");
+  });
+});
+
 describe("speech", () => {
   const input = "Hello there. How are you today? I am fine, thank you.";
 
@@ -195,7 +250,7 @@ describe("speech", () => {
     const response = await client.audio.speech.create({ model: "tts-1", voice: "alloy", input });
     expect(response.headers.get("content-type")).toBe("audio/mpeg");
     const mp3 = await decodeMp3(new Uint8Array(await response.arrayBuffer()));
-    const reference = await collectAudio(hearth.engines.tts.synthesize(input, { voice: "alloy" }));
+    const reference = await collectAudio(hearth.engines.tts.synthesize(input, { voice: hearth.pipeline.voices.resolve("alloy") }));
     const expectedSeconds = reference!.samples.length / reference!.sampleRate;
     const seconds = mp3.samples.length / mp3.sampleRate;
     expect(mp3.errors).toBe(0);
@@ -235,7 +290,7 @@ describe("speech", () => {
     const events = (await response.text()).split("\n\n").filter((b) => b.startsWith("data: ")).map((b) => JSON.parse(b.slice(6)));
     const bytes = events.filter((e) => e.type === "speech.audio.delta").reduce((n, e) => n + Buffer.from(e.audio, "base64").length, 0);
     expect(events.at(-1).type).toBe("speech.audio.done");
-    const reference = await collectAudio(hearth.engines.tts.synthesize(input, { voice: "alloy" }));
+    const reference = await collectAudio(hearth.engines.tts.synthesize(input, { voice: hearth.pipeline.voices.resolve("alloy") }));
     expect(bytes).toBe(reference!.samples.length * 2);
   }, 30_000);
 

@@ -35,7 +35,9 @@ function fixedDeps() {
   const turns: TurnRecord[] = [
     {
       id: "t2",
-      source: "toy",
+      key: { frontEnd: "folotoy", device: SN, role: "1" },
+      source: "folotoy",
+      outcome: "replied",
       sn: SN,
       role: "1",
       at: now - 60_000,
@@ -49,7 +51,10 @@ function fixedDeps() {
     },
     {
       id: "t1",
+      key: { frontEnd: "web", device: "console", role: "1" },
       source: "web",
+      outcome: "replied",
+      role: "1",
       at: now - 120_000,
       transcript: "What sound does a cow make?",
       reply: "A cow says moo.",
@@ -61,6 +66,15 @@ function fixedDeps() {
     status: () => status,
     turns: (limit) => turns.slice(0, limit),
     toys: () => toys,
+    history: {
+      deleteTurn: (id) => {
+        const i = turns.findIndex((t) => t.id === id);
+        if (i >= 0) turns.splice(i, 1);
+        return i >= 0;
+      },
+      eraseDevice: () => 0,
+      eraseAll: () => void turns.splice(0),
+    },
     roles: {
       read: () => state.roles,
       write(text) {

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeAudio } from "../../src/audio/decode.ts";
-import { AudioStore, toyMp3 } from "../../src/toy/audio-store.ts";
+import { AudioStore, toyMp3 } from "../../src/devices/folotoy/audio-store.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "toy-audio-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

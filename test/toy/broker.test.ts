@@ -4,9 +4,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import mqtt from "mqtt";
 import dgram from "node:dgram";
 import net from "node:net";
-import { EmbeddedBroker, ExternalBroker, plainAddress, urlHost } from "../../src/toy/broker.ts";
-import { topics } from "../../src/toy/mqtt.ts";
-import { RecordingAssembler, UdpSpeechServer } from "../../src/toy/udp.ts";
+import { EmbeddedBroker, ExternalBroker, plainAddress, urlHost } from "../../src/devices/folotoy/broker.ts";
+import { topics } from "../../src/devices/folotoy/mqtt.ts";
+import { RecordingAssembler, UdpSpeechServer } from "../../src/devices/folotoy/udp.ts";
 import { startMosquitto, waitFor } from "./helpers.ts";
 
 const SN = "e465b82b9ec8";

@@ -2,8 +2,8 @@
 // broker going away in the middle of a turn and coming back.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import mqtt from "mqtt";
-import { topics } from "../../src/toy/mqtt.ts";
-import { SimToy, simulateToy } from "../../src/toy/simulator.ts";
+import { topics } from "../../src/devices/folotoy/mqtt.ts";
+import { SimToy, simulateToy } from "../../scripts/lib/toy-simulator.ts";
 import { transcripts, wordErrorRate } from "../support/hearth.ts";
 import { REPLY, REPLY_SENTENCES, startMosquitto, startTestToy, testEngines, UTT, waitFor, type Mosquitto, type TestToy } from "./helpers.ts";
 
@@ -62,8 +62,8 @@ test("Mosquitto goes away mid-turn: the reply is queued, delivered after it is b
     expect(h.toy.ready().reasons[0]).toContain("unreachable");
     // UDP does not need the broker: the turn runs while it is away
     const { recordingId } = await sim.stream(await SimToy.pcmOf(UTT(4)), { pace: 4 });
-    await waitFor(() => h.toy.recentTurns(10).some((t) => t.sn === sn), 20_000, "the turn");
-    expect(h.toy.recentTurns(10).find((t) => t.sn === sn)).toMatchObject({ reply: REPLY });
+    await waitFor(() => h.turns(10).some((t) => t.sn === sn), 20_000, "the turn");
+    expect(h.turns(10).find((t) => t.sn === sn)).toMatchObject({ reply: REPLY });
 
     await mosq.restart();
     await waitFor(() => h.toy.ready().ok, 15_000, "reconnect");

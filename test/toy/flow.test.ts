@@ -6,10 +6,10 @@ import { writeFileSync } from "node:fs";
 import mqtt from "mqtt";
 import { setLogLevel } from "../../src/log.ts";
 import { registry } from "../../src/metrics.ts";
-import { topics } from "../../src/toy/mqtt.ts";
-import { SimToy, simulateToy, type SimTurn } from "../../src/toy/simulator.ts";
-import type { ToyTurnRecord } from "../../src/toy/turn.ts";
-import { encodeDatagram, FRAME_AUDIO, FRAME_ENCODED } from "../../src/toy/udp.ts";
+import { topics } from "../../src/devices/folotoy/mqtt.ts";
+import { SimToy, simulateToy, type SimTurn } from "../../scripts/lib/toy-simulator.ts";
+import type { TurnRecord as ToyTurnRecord } from "../../src/pipeline/types.ts";
+import { encodeDatagram, FRAME_AUDIO, FRAME_ENCODED } from "../../src/devices/folotoy/udp.ts";
 import { AUDIO, transcripts, wordErrorRate } from "../support/hearth.ts";
 import { captureLogs, freePort, grammarFor, REPLY, REPLY_SENTENCES, startTestToy, TEST_ROLES, testEngines, UTT, waitFor, type TestToy } from "./helpers.ts";
 
@@ -36,7 +36,7 @@ function expectGoodTurn(turn: SimTurn, sentences: number) {
 }
 
 function lastTurn(h: TestToy, sn: string): ToyTurnRecord | undefined {
-  return h.toy.recentTurns(50).find((t) => t.sn === sn) as ToyTurnRecord | undefined;
+  return h.turns(50).find((t) => t.sn === sn) as ToyTurnRecord | undefined;
 }
 
 async function hub(h: TestToy) {
@@ -72,8 +72,8 @@ describe("embedded broker", () => {
     // streamed: the first sentence was announced before the last one was even synthesized
     expect(record.sentences[0]!.sentMs!).toBeLessThan(record.sentences.at(-1)!.readyMs!);
     expect(turn.timings.firstAudioplayMs!).toBeLessThan(turn.timings.lastAudioplayMs!);
-    await waitFor(() => h.toy.toys().find((t) => t.sn === "e465b82b9ec8")?.connected === false, 5000, "the disconnect");
-    expect(h.toy.toys().find((t) => t.sn === "e465b82b9ec8")).toMatchObject({ role: 1, address: "127.0.0.1" });
+    await waitFor(() => h.toy.devices().find((t) => t.sn === "e465b82b9ec8")?.connected === false, 5000, "the disconnect");
+    expect(h.toy.devices().find((t) => t.sn === "e465b82b9ec8")).toMatchObject({ role: 1, address: "127.0.0.1" });
   }, 60_000);
 
   test("the conversation carries over; changed:0 clears it; changed:1 switches role and plays its greeting", async () => {
@@ -85,11 +85,11 @@ describe("embedded broker", () => {
       sim.data("data_config", { hardware_ver: "v3", software_version: "v25.51.5.60", role: 1, volume: 80 });
       sim.data("real_time_data", { battery: 76 });
       expectGoodTurn(await sim.say(UTT(4), { pace: PACE }), REPLY_SENTENCES.length);
-      expect(h.toy.conversation(sn).length).toBe(1);
-      expect(h.toy.toys().find((t) => t.sn === sn)).toMatchObject({ connected: true, battery: 76, firmware: "v25.51.5.60", address: "127.0.0.1" });
+      expect(h.conversation(sn).length).toBe(1);
+      expect(h.toy.devices().find((t) => t.sn === sn)).toMatchObject({ connected: true, battery: 76, firmware: "v25.51.5.60", address: "127.0.0.1" });
 
       sim.event("press_small_btn", { keyCode: 1, changed: 0 });
-      await waitFor(() => h.toy.conversation(sn).length === 0, 5000, "history cleared");
+      await waitFor(() => h.conversation(sn).length === 0, 5000, "history cleared");
 
       await waitFor(() => greetings(sim) === 1, 10_000, "the login greeting");
       sim.event("press_small_btn", { keyCode: 2, changed: 1 });
@@ -97,7 +97,7 @@ describe("embedded broker", () => {
       const res = await fetch(sim.greetingUrl!);
       expect(res.status).toBe(200);
       expect(Number(res.headers.get("content-length"))).toBeGreaterThan(500);
-      expect(h.toy.toys().find((t) => t.sn === sn)!.role).toBe(2);
+      expect(h.toy.devices().find((t) => t.sn === sn)!.role).toBe(2);
       expectGoodTurn(await sim.say(UTT(8), { pace: PACE }), 1);
       expect(lastTurn(h, sn)).toMatchObject({ role: "2", reply: "Role two here." });
     } finally {
@@ -111,10 +111,10 @@ describe("embedded broker", () => {
     try {
       await sim.connect();
       await sim.login(1);
-      const before = h.toy.recentTurns(200).length;
+      const before = h.turns(200).length;
       const from = sim.commands.length;
       const { recordingId } = await sim.stream(await SimToy.pcmOf(`${AUDIO}/silence-2s.wav`), { pace: PACE });
-      await waitFor(() => h.toy.recentTurns(200).length > before, 10_000, "the turn record");
+      await waitFor(() => h.turns(200).length > before, 10_000, "the turn record");
       expect(lastTurn(h, sn)).toMatchObject({ transcript: "", reply: "", sentences: [] });
       await Bun.sleep(200);
       expect(sim.commands.slice(from).filter((c) => c.inputParams.recordingId === recordingId)).toEqual([]);
@@ -186,8 +186,8 @@ describe("embedded broker", () => {
       expect(rb.reply).toBe("Role two here.");
       expect(wordErrorRate(refs.get("utt02.wav")!, ra.transcript)).toBeLessThan(0.25);
       expect(wordErrorRate(refs.get("utt06.wav")!, rb.transcript)).toBeLessThan(0.25);
-      expect(h.toy.conversation("aabbccddee04")).toEqual([{ user: ra.transcript, assistant: REPLY }]);
-      expect(h.toy.conversation("aabbccddee05")).toEqual([{ user: rb.transcript, assistant: "Role two here." }]);
+      expect(h.conversation("aabbccddee04")).toEqual([{ user: ra.transcript, assistant: REPLY }]);
+      expect(h.conversation("aabbccddee05")).toEqual([{ user: rb.transcript, assistant: "Role two here." }]);
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
@@ -270,9 +270,9 @@ describe("embedded broker", () => {
       const turn = await sim.collect({ file: UTT(2), recordingId: second.recordingId, endAt: second.endAt, from });
       expectGoodTurn(turn, REPLY_SENTENCES.length);
       expect(sim.commands.filter((c) => c.inputParams.recordingId === first.recordingId)).toEqual([]);
-      const old = h.toy.recentTurns(50).find((t) => t.id.startsWith(`${sn}-${first.recordingId}-`))!;
+      const old = h.turns(50).find((t) => t.id.startsWith(`${sn}-${first.recordingId}-`))!;
       expect(old.error).toContain("cancelled");
-      expect(h.toy.conversation(sn).length).toBe(1);
+      expect(h.conversation(sn).length).toBe(1);
     } finally {
       await sim.close();
     }
@@ -312,7 +312,7 @@ describe("restart", () => {
 });
 
 describe("reply timeout", () => {
-  test("a turn that cannot start playing within reply_timeout_seconds is dropped and sends nothing", async () => {
+  test("a turn that cannot start playing within reply_timeout_seconds ends with the friendly fallback line, never silence", async () => {
     const h = await startTestToy({ env: { HEARTH_TOY_REPLY_TIMEOUT_SECONDS: "1" } });
     const sn = "aabbccddee10";
     const sim = new SimToy({ mqtt: h.mqttUrl, sn });
@@ -323,9 +323,14 @@ describe("reply timeout", () => {
       // the end marker is lost: the recording ends 1.5 s after its last packet, already past the 1 s limit
       const { recordingId } = await sim.stream(await SimToy.pcmOf(UTT(8)), { pace: PACE, dropEndMarker: true });
       await waitFor(() => !!lastTurn(h, sn), 10_000, "the turn record");
-      expect(lastTurn(h, sn)!.error).toContain("reply_timeout_seconds");
+      const record = lastTurn(h, sn)!;
+      expect(record.error).toContain("reply_timeout_seconds");
+      expect(record.outcome).toBe("timeout");
+      expect(record.sentences).toMatchObject([{ order: 1, fallback: true, text: "Hmm, give me a second... can you ask me again?" }]);
       await Bun.sleep(500);
-      expect(sim.commands.slice(from).filter((c) => c.inputParams.recordingId === recordingId)).toEqual([]);
+      const sent = sim.commands.slice(from).filter((c) => c.inputParams.recordingId === recordingId);
+      expect(sent.map((c) => [c.identifier, c.inputParams.order ?? c.inputParams.total])).toEqual([["audioplay", 1], ["audioplay_cmd", 1]]);
+      expect(sent[0]!.inputParams.url).toBe(record.sentences[0]!.url);
     } finally {
       await sim.close();
       await h.stop();

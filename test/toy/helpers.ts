@@ -6,10 +6,13 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LoadedConfig } from "../../src/config/load.ts";
-import { loadEngines, type Engines } from "../../src/engines/index.ts";
+import { loadEngines, type Engines } from "../../src/engines/load.ts";
 import { setLogLevel } from "../../src/log.ts";
 import { ensureModels } from "../../src/models/ensure.ts";
-import { startToy, type ToyService } from "../../src/toy/index.ts";
+import { FolotoyFrontEnd } from "../../src/devices/folotoy/index.ts";
+import { startPipeline, type Pipeline } from "../../src/pipeline/pipeline.ts";
+import type { TurnRecord } from "../../src/pipeline/types.ts";
+import type { Exchange } from "../../src/pipeline/prompt.ts";
 import { AUDIO, testConfig } from "../support/hearth.ts";
 
 export { AUDIO };
@@ -39,7 +42,12 @@ export function testEngines(): Promise<Engines> {
 }
 
 export interface TestToy {
-  toy: ToyService;
+  toy: FolotoyFrontEnd;
+  pipeline: Pipeline;
+  /** The turn log, newest first. */
+  turns(limit?: number): TurnRecord[];
+  /** A toy's stored conversation with a role (default: its current role). */
+  conversation(sn: string, role?: number): Exchange[];
   config: LoadedConfig;
   server: ReturnType<typeof Bun.serve>;
   mqttUrl: string;
@@ -56,17 +64,27 @@ export async function startTestToy(opts: { env?: Record<string, string>; stateDi
   mkdirSync(stateDir, { recursive: true });
   if (opts.roles !== null) writeFileSync(config.toy.roles_file, JSON.stringify(opts.roles ?? TEST_ROLES, null, 2));
   setLogLevel(config.log.level);
-  const toy = await startToy({ config, engines: await testEngines() });
-  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, routes: toy.routes, fetch: () => new Response("not found", { status: 404 }) });
-  config.http.port = server.port!; // audio URLs are built per turn from the config
+  // The HTTP server first: toys are told its port for reply downloads.
+  const notFound = () => new Response("not found", { status: 404 });
+  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: notFound });
+  config.http.port = server.port!;
+  const pipeline = startPipeline(config, await testEngines());
+  const toy = new FolotoyFrontEnd({ config, pipeline, httpPort: server.port! });
+  await toy.start();
+  server.reload({ routes: toy.routes as any, fetch: notFound });
   const mqttUrl = config.mqtt.url || `mqtt://127.0.0.1:${toy.mqttPort}`;
   return {
     toy,
+    pipeline,
+    turns: (limit = 50) => pipeline.conversations.turns({ limit }) as unknown as TurnRecord[],
+    conversation: (sn, role) =>
+      pipeline.conversations.history({ frontEnd: "folotoy", device: sn, role: String(role ?? toy.devices().find((t) => t.sn === sn)?.role ?? 1) }).map(({ user, assistant }) => ({ user, assistant })),
     config,
     server,
     mqttUrl,
     async stop({ keepState = false } = {}) {
       await toy.stop();
+      await pipeline.stop();
       server.stop(true);
       if (!keepState) rmSync(stateDir, { recursive: true, force: true });
     },

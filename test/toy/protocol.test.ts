@@ -2,10 +2,11 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { command, parseIncoming, topics } from "../../src/toy/mqtt.ts";
-import { selectHistory, TokenStore, ToySession } from "../../src/toy/sessions.ts";
-import { buildMessages, chatOptions } from "../../src/toy/turn.ts";
-import type { Role } from "../../src/toy/roles.ts";
+import { command, parseIncoming, topics } from "../../src/devices/folotoy/mqtt.ts";
+import { ToySession } from "../../src/devices/folotoy/session.ts";
+import { TokenStore } from "../../src/devices/folotoy/tokens.ts";
+import { buildMessages, roleChatOptions, selectHistory } from "../../src/pipeline/prompt.ts";
+import type { Role } from "../../src/pipeline/roles.ts";
 
 const SN = "e465b82b9ec8";
 
@@ -110,18 +111,13 @@ describe("history and messages", () => {
   });
 
   test("role overrides become chat options", () => {
-    expect(chatOptions({ prompt: "p", temperature: 0.2, max_tokens: 50, top_p: 0.5, frequency_penalty: 0.1, presence_penalty: 0.2, grammar: 'root ::= "a"' }, SN)).toEqual({
-      maxTokens: 50, temperature: 0.2, topP: 0.5, frequencyPenalty: 0.1, presencePenalty: 0.2, grammar: 'root ::= "a"', conversationId: SN,
+    expect(roleChatOptions({ prompt: "p", temperature: 0.2, max_tokens: 50, top_p: 0.5, frequency_penalty: 0.1, presence_penalty: 0.2, grammar: 'root ::= "a"' })).toEqual({
+      maxTokens: 50, temperature: 0.2, topP: 0.5, frequencyPenalty: 0.1, presencePenalty: 0.2, grammar: 'root ::= "a"',
     });
   });
 
-  test("history is kept per role and trimmed; battery and firmware come from reports", () => {
+  test("battery and firmware come from reports", () => {
     const s = new ToySession(SN);
-    for (let i = 0; i < 5; i++) s.remember(1, { user: `u${i}`, assistant: `a${i}` }, 3);
-    expect(s.history(1).map((e) => e.user)).toEqual(["u2", "u3", "u4"]);
-    expect(s.history(2)).toEqual([]);
-    s.clearHistory(1);
-    expect(s.history(1)).toEqual([]);
     s.applyData("data_config", { software_version: "v25.1", role: 2 });
     s.applyData("real_time_data", { battery: "87" });
     expect(s.status()).toMatchObject({ sn: SN, firmware: "v25.1", battery: 87 });

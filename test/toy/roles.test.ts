@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_ROLES, parseRoles, resolveRole, RolesFile } from "../../src/toy/roles.ts";
+import { DEFAULT_ROLES, parseRoles, resolveRole, RolesFile } from "../../src/pipeline/roles.ts";
 
 // A roles.json as FoloToy's own documentation shows it (simple form).
 const SIMPLE = {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { encodeDatagram, FRAME_AUDIO, FRAME_ENCODED, FRAME_MARKER, parseDatagram, RecordingAssembler, type DropReason, type Recording } from "../../src/toy/udp.ts";
+import { encodeDatagram, FRAME_AUDIO, FRAME_ENCODED, FRAME_MARKER, parseDatagram, RecordingAssembler, type DropReason, type Recording } from "../../src/devices/folotoy/udp.ts";
 
 const TOKEN = "00112233445566778899aabbccddeeff";
 

@@ -1,31 +1,27 @@
 // Silero VAD through sherpa-onnx: finds the speech in a recording.
 import sherpa from "sherpa-onnx-node";
-import type { VadModel } from "../models/types.ts";
-import { SerialQueue } from "./queue.ts";
+import type { VadModel } from "../../models/types.ts";
+import { SerialQueue } from "../queue.ts";
+import type { SpeechSegment, Vad } from "../types.ts";
 
-export interface VadSettings {
+export interface SileroVadSettings {
   threshold: number;
   minSilenceSeconds: number;
   maxSegmentSeconds: number;
-}
-
-export interface SpeechSegment {
-  /** Offset in seconds from the start of the audio. */
-  start: number;
-  samples: Float32Array;
 }
 
 export const VAD_SAMPLE_RATE = 16000;
 const WINDOW = 512; // silero's window at 16 kHz
 const WINDOWS_PER_SLICE = 200; // ~6.4 s of audio between yields to the event loop
 
-export class VadEngine {
+export class SileroVad implements Vad {
+  readonly sampleRate = VAD_SAMPLE_RATE;
   private readonly vad: any;
   private readonly queue = new SerialQueue(256);
 
   constructor(
     readonly model: VadModel,
-    private readonly settings: VadSettings,
+    private readonly settings: SileroVadSettings,
   ) {
     // One detector, loaded once (loading silero costs ~40 ms); calls take turns and reset it.
     this.vad = new sherpa.Vad(
@@ -48,7 +44,7 @@ export class VadEngine {
   }
 
   /**
-   * Speech segments of 16 kHz audio. The detector runs synchronously in sherpa, so long audio
+   * The detector runs synchronously in sherpa, so long audio
    * is fed in slices with a yield between them: a 3-hour upload never freezes the server.
    * With `firstOnly`, stops as soon as speech is detected and returns one segment from there to
    * the end (enough to know there is speech, for audio decoded whole anyway).

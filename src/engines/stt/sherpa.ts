@@ -1,43 +1,46 @@
-// The one owner of the sherpa-onnx OfflineRecognizer: VAD-gated, window-sized pieces, one decode at a time.
+// Speech to text with the sherpa-onnx OfflineRecognizer: VAD-gated, window-sized pieces, one decode at a time.
 import sherpa from "sherpa-onnx-node";
-import { resample } from "../audio/resample.ts";
-import { Cancelled, NotReady } from "../errors.ts";
-import { logger } from "../log.ts";
-import { metrics } from "../metrics.ts";
-import type { SttModel } from "../models/types.ts";
-import { SerialQueue } from "./queue.ts";
-import type { Transcript, TranscriptSegment, TranscribeOptions } from "./types.ts";
-import type { VadEngine } from "./vad.ts";
+import { resample } from "../../audio/resample.ts";
+import { Cancelled, NotReady } from "../../errors.ts";
+import { logger } from "../../log.ts";
+import { metrics } from "../../metrics.ts";
+import type { SttModel } from "../../models/types.ts";
+import { SerialQueue } from "../queue.ts";
+import type { Stt, Transcript, TranscriptSegment, TranscribeOptions, Vad } from "../types.ts";
 
 const log = logger("stt");
 const SAMPLE_RATE = 16000;
 
-export interface SttSettings {
+export interface SherpaSttSettings {
   threads: number;
   language: string;
   maxQueue: number;
 }
 
-export class SttEngine {
+export class SherpaStt implements Stt {
   private readonly queue: SerialQueue;
 
   private constructor(
     readonly model: SttModel,
     private readonly recognizer: any,
-    private readonly vad: VadEngine,
-    private readonly settings: SttSettings,
+    private readonly vad: Vad,
+    private readonly settings: SherpaSttSettings,
   ) {
     this.queue = new SerialQueue(settings.maxQueue, (n) => metrics.setQueueDepth("stt", n));
   }
 
-  static async load(model: SttModel, vad: VadEngine, settings: SttSettings): Promise<SttEngine> {
+  static async load(model: SttModel, vad: Vad, settings: SherpaSttSettings): Promise<SherpaStt> {
     try {
       const recognizer = await sherpa.OfflineRecognizer.createAsync(recognizerConfig(model, settings));
       log.info("loaded", { model: model.id, type: model.type, threads: settings.threads });
-      return new SttEngine(model, recognizer, vad, settings);
+      return new SherpaStt(model, recognizer, vad, settings);
     } catch (e) {
-      throw new NotReady(`cannot load the speech recognizer ${model.id}: ${(e as Error).message}. Run "bun run setup --verify".`);
+      throw new NotReady(`cannot load the speech recognizer ${model.id}: ${(e as Error).message}. Run "npm run setup -- --verify".`);
     }
+  }
+
+  get id(): string {
+    return this.model.id;
   }
 
   get languages(): string[] {
@@ -114,7 +117,7 @@ function normalizeLanguageTag(tag: string): string {
   return tag.replace(/[<|>]/g, "");
 }
 
-export function recognizerConfig(model: SttModel, settings: Pick<SttSettings, "threads" | "language">) {
+export function recognizerConfig(model: SttModel, settings: Pick<SherpaSttSettings, "threads" | "language">) {
   const f = model.files;
   const hint = settings.language !== "auto" ? settings.language : "";
   const modelConfig: Record<string, unknown> = { tokens: f.tokens, numThreads: settings.threads, provider: "cpu", debug: 0 };

@@ -4,7 +4,7 @@ import { Aedes, type AuthenticateError, type Client } from "aedes";
 import mqtt, { Store, type MqttClient } from "mqtt";
 import net from "node:net";
 import { hostname, networkInterfaces } from "node:os";
-import { logger } from "../log.ts";
+import { logger } from "../../log.ts";
 import { SERVER_SUBSCRIPTIONS, SN_PATTERN } from "./mqtt.ts";
 
 const log = logger("toy");

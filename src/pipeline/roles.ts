@@ -1,11 +1,13 @@
 // roles.json (FoloToy format, toy-protocol.md §5): parse, defaults, per-toy overrides, live reload.
-import { existsSync, mkdirSync, readFileSync, renameSync, watch, writeFileSync, type FSWatcher } from "node:fs";
+import { existsSync, readFileSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
 import { z } from "zod";
 import { logger } from "../log.ts";
-import { SN_PATTERN } from "./mqtt.ts";
+import { writeFileDurable } from "../util/durable.ts";
 
-const log = logger("toy");
+const log = logger("roles");
+/** Per-device overrides are keyed by a device id (a FoloToy SN is its MAC in hex). */
+const DEVICE_ID = /^[0-9a-zA-Z]{8,32}$/;
 
 // Liberal about types, as users' files were written for another server: "0.7" is 0.7, "false" is false.
 const numeric = z.preprocess((v) => (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v)) ? Number(v) : v), z.number());
@@ -95,7 +97,7 @@ export function parseRoles(text: string): ParsedRoles {
     if (key === "toys") {
       if (typeof value !== "object" || value === null || Array.isArray(value)) return { ok: false, error: '"toys" must be an object {"<sn>": {"<role>": {...}}}' };
       for (const [sn, perRole] of Object.entries(value as Record<string, unknown>)) {
-        if (!SN_PATTERN.test(sn)) return { ok: false, error: `"toys": "${sn}" is not a toy SN (8-32 letters and digits)` };
+        if (!DEVICE_ID.test(sn)) return { ok: false, error: `"toys": "${sn}" is not a toy SN (8-32 letters and digits)` };
         if (typeof perRole !== "object" || perRole === null || Array.isArray(perRole)) return { ok: false, error: `"toys"."${sn}" must be an object {"<role>": {...}}` };
         config.toys[sn] = {};
         for (const [roleKey, fields] of Object.entries(perRole as Record<string, unknown>)) {
@@ -200,13 +202,6 @@ export const DEFAULT_ROLES: Record<string, Role> = {
   },
 };
 
-/** Atomic write: a reader never sees half a file. */
-export function writeFileAtomic(file: string, text: string) {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-}
 
 /**
  * The roles file, live: created with DEFAULT_ROLES when missing, watched (editors that write a
@@ -235,7 +230,7 @@ export class RolesFile {
   /** First load; creates the file with the default roles if it does not exist. */
   load(): void {
     if (!existsSync(this.file)) {
-      writeFileAtomic(this.file, JSON.stringify(DEFAULT_ROLES, null, 2) + "\n");
+      writeFileDurable(this.file, JSON.stringify(DEFAULT_ROLES, null, 2) + "\n");
       log.info("created roles file with the default roles 1..7", { file: this.file });
     }
     const result = this.reload();
@@ -277,7 +272,7 @@ export class RolesFile {
   write(text: string): { ok: true } | { ok: false; error: string } {
     const parsed = parseRoles(text);
     if (!parsed.ok) return { ok: false, error: parsed.error };
-    writeFileAtomic(this.file, text);
+    writeFileDurable(this.file, text);
     const applied = this.reload();
     return applied.ok ? { ok: true } : { ok: false, error: applied.error! };
   }

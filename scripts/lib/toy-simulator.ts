@@ -3,12 +3,12 @@
 // every MP3. Used by scripts/toy-sim.ts, the tests and the bench.
 import dgram from "node:dgram";
 import mqtt, { type MqttClient } from "mqtt";
-import { decodeAudio } from "../audio/decode.ts";
-import { floatToS16le } from "../audio/pcm.ts";
-import { resample } from "../audio/resample.ts";
-import { decodeWav } from "../audio/wav.ts";
-import { event as envelope, toyAck, topics } from "./mqtt.ts";
-import { encodeDatagram, FRAME_AUDIO, FRAME_MARKER, MAX_PAYLOAD, TOY_SAMPLE_RATE } from "./udp.ts";
+import { decodeAudio } from "../../src/audio/decode.ts";
+import { floatToS16le } from "../../src/audio/pcm.ts";
+import { resample } from "../../src/audio/resample.ts";
+import { decodeWav } from "../../src/audio/wav.ts";
+import { event as envelope, toyAck, topics } from "../../src/devices/folotoy/mqtt.ts";
+import { encodeDatagram, FRAME_AUDIO, FRAME_MARKER, MAX_PAYLOAD, TOY_SAMPLE_RATE } from "../../src/devices/folotoy/udp.ts";
 
 export interface ReceivedCommand {
   msgId: number;

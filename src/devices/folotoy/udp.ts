@@ -5,8 +5,8 @@
 //   offset 18     frame type: 0x02 start/end marker (empty), 0x01 audio, 0x00 = encoded audio (unsupported)
 //   offset 19..   payload, at most 1024 bytes of PCM s16le mono 32 kHz
 import dgram from "node:dgram";
-import { logger } from "../log.ts";
-import { concatBytes } from "../audio/bytes.ts";
+import { logger } from "../../log.ts";
+import { concatBytes } from "../../audio/bytes.ts";
 
 const log = logger("toy");
 

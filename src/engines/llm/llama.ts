@@ -1,14 +1,14 @@
-// The one owner of node-llama-cpp: one model, one context with N sequences, a bounded queue.
+// The LLM with node-llama-cpp: one model, one context with N sequences, a bounded queue.
 import { getLlama, LlamaChat, type ChatHistoryItem, type Llama, type LlamaContext, type LlamaGrammar, type LlamaModel } from "node-llama-cpp";
-import { BadRequest, Busy, Cancelled, NotReady } from "../errors.ts";
-import { logger } from "../log.ts";
-import { metrics } from "../metrics.ts";
-import type { LlmModel } from "../models/types.ts";
-import type { ChatMessage, ChatOptions, ChatResult } from "./types.ts";
+import { BadRequest, Busy, Cancelled, NotReady } from "../../errors.ts";
+import { logger } from "../../log.ts";
+import { metrics } from "../../metrics.ts";
+import type { LlmModel } from "../../models/types.ts";
+import type { ChatMessage, ChatOptions, ChatResult, Llm } from "../types.ts";
 
 const log = logger("llm");
 
-export interface LlmSettings {
+export interface LlamaCppSettings {
   threads: number;
   contextSize: number;
   sequences: number;
@@ -31,7 +31,7 @@ interface Waiter {
   reject: (error: Error) => void;
 }
 
-export class LlmEngine {
+export class LlamaCppLlm implements Llm {
   private readonly slots: Slot[];
   private readonly waiters: Waiter[] = [];
   private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
@@ -42,7 +42,7 @@ export class LlmEngine {
     private readonly llama: Llama,
     private readonly model: LlamaModel,
     private readonly context: LlamaContext,
-    private readonly settings: LlmSettings,
+    private readonly settings: LlamaCppSettings,
   ) {
     this.slots = Array.from({ length: settings.sequences }, () => ({
       chat: new LlamaChat({ contextSequence: context.getSequence() }),
@@ -51,13 +51,13 @@ export class LlmEngine {
     }));
   }
 
-  static async load(model: LlmModel, settings: LlmSettings): Promise<LlmEngine> {
+  static async load(model: LlmModel, settings: LlamaCppSettings): Promise<LlamaCppLlm> {
     const llama = await getLlama({ gpu: false, build: "never", logLevel: "warn" } as any);
     let loaded: LlamaModel;
     try {
       loaded = await llama.loadModel({ modelPath: model.file });
     } catch (e) {
-      throw new NotReady(`cannot load the LLM ${model.file}: ${(e as Error).message}. Run "bun run setup --verify" to check the model files.`);
+      throw new NotReady(`cannot load the LLM ${model.file}: ${(e as Error).message}. Run "npm run setup -- --verify" to check the model files.`);
     }
     const context = await loaded.createContext({
       contextSize: settings.contextSize,
@@ -65,7 +65,7 @@ export class LlmEngine {
       threads: settings.threads,
     });
     log.info("loaded", { model: model.id, context: settings.contextSize, sequences: settings.sequences, threads: settings.threads });
-    return new LlmEngine(model.id, llama, loaded, context, settings);
+    return new LlamaCppLlm(model.id, llama, loaded, context, settings);
   }
 
   countTokens(text: string): number {
@@ -73,7 +73,7 @@ export class LlmEngine {
   }
 
   /** Tokens one conversation may hold: its share of the context. */
-  get tokensPerSequence(): number {
+  get tokensPerConversation(): number {
     return Math.floor(this.settings.contextSize / this.settings.sequences);
   }
 

@@ -2,10 +2,10 @@
 import { mkdirSync, readdirSync, statSync, unlinkSync } from "node:fs";
 import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { logger } from "../log.ts";
-import { encodeMp3 } from "../audio/mp3.ts";
-import { resample } from "../audio/resample.ts";
-import type { AudioChunk } from "../engines/types.ts";
+import { logger } from "../../log.ts";
+import { encodeMp3 } from "../../audio/mp3.ts";
+import { resample } from "../../audio/resample.ts";
+import type { AudioChunk } from "../../engines/types.ts";
 
 const log = logger("toy");
 

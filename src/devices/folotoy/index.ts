@@ -1,0 +1,362 @@
+// The FoloToy front end: MQTT control (embedded or external broker), UDP speech, reply MP3s over
+// HTTP. It turns toy messages into pipeline turns and the turns' sentences into audioplay; the
+// conversation itself (STT, prompt, history, LLM, TTS) is the pipeline's.
+import { join } from "node:path";
+import type { LoadedConfig } from "../../config/load.ts";
+import type { Routes } from "../../http/routes.ts";
+import { logger } from "../../log.ts";
+import { metrics } from "../../metrics.ts";
+import type { Pipeline } from "../../pipeline/pipeline.ts";
+import type { ToyStatus } from "../../pipeline/types.ts";
+import type { DeviceFrontEnd } from "../types.ts";
+import { advertisedHost, audioBase, type AddressContext } from "./addresses.ts";
+import { AudioStore, toyMp3 } from "./audio-store.ts";
+import { EmbeddedBroker, ExternalBroker, type Broker, type BrokerHandlers } from "./broker.ts";
+import { Commands } from "./commands.ts";
+import { parseIncoming, RELAYABLE_COMMANDS, toInt, topics } from "./mqtt.ts";
+import { ToySession } from "./session.ts";
+import { TokenStore } from "./tokens.ts";
+import { FRONT_END, runToyTurn } from "./turn.ts";
+import { RecordingAssembler, UdpSpeechServer, type DropReason, type Recording } from "./udp.ts";
+
+const log = logger("toy");
+
+/** Toys of the external-broker mode count as connected this long after their last message. */
+const EXTERNAL_PRESENCE_MS = 10 * 60_000;
+
+export interface FolotoyDeps {
+  config: LoadedConfig;
+  pipeline: Pipeline;
+  /** The HTTP port actually bound (toys download replies from it; the config may say 0). */
+  httpPort: number;
+}
+
+export class FolotoyFrontEnd implements DeviceFrontEnd {
+  readonly name = FRONT_END;
+  readonly routes: Routes;
+  /** Ports actually bound (config may say 0 in tests). */
+  mqttPort = 0;
+  udpPort = 0;
+
+  private readonly config: LoadedConfig;
+  private readonly pipeline: Pipeline;
+  private readonly sessions = new Map<string, ToySession>();
+  private readonly running = new Set<Promise<void>>();
+  private readonly tokens: TokenStore;
+  private readonly store: AudioStore;
+  private readonly udp: UdpSpeechServer;
+  private readonly commands = new Commands(() => this.broker);
+  private readonly addresses: AddressContext;
+  private broker?: Broker;
+  private housekeeping?: ReturnType<typeof setInterval>;
+  private stopped = false;
+
+  constructor(deps: FolotoyDeps) {
+    const { config } = deps;
+    this.config = config;
+    this.pipeline = deps.pipeline;
+    this.tokens = new TokenStore(join(config.state.dir, "tokens.json"));
+    this.store = new AudioStore(join(config.state.dir, "audio"), config.toy.audio_ttl_seconds);
+    const assembler = new RecordingAssembler({
+      snOfToken: (token) => this.tokens.snOf(token),
+      onStart: (sn) => this.pipeline.turns.cancel(FRONT_END, sn, "the toy started a new recording"),
+      onRecording: (rec) => this.startTurn(rec),
+      onDrop: (reason, sn) => this.onDrop(reason, sn),
+    });
+    this.udp = new UdpSpeechServer(assembler);
+    this.addresses = {
+      config,
+      httpPort: deps.httpPort,
+      get brokerKind() {
+        return undefined as "embedded" | "external" | undefined;
+      },
+      persistedHost: (sn) => this.tokens.get(sn)?.host,
+    };
+    Object.defineProperty(this.addresses, "brokerKind", { get: () => this.broker?.kind });
+    this.routes = { "/audio/:file": { GET: (req) => this.store.serve(req.params.file ?? "") } };
+  }
+
+  async start(): Promise<void> {
+    const { config } = this;
+    try {
+      this.tokens.load();
+      this.store.start();
+      this.udpPort = await this.udp.start(config.toy.udp_port);
+      log.info("listening for toy speech", { udpPort: this.udpPort });
+      await this.startBroker();
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+    this.housekeeping = setInterval(() => this.tidy(), 10_000);
+  }
+
+  // ---- DeviceFrontEnd ---------------------------------------------------------------------
+
+  devices(): ToyStatus[] {
+    for (const sn of this.tokens.sns()) this.session(sn);
+    return [...this.sessions.values()].map((s) => s.status()).sort((a, b) => a.sn.localeCompare(b.sn));
+  }
+
+  ready(): { ok: boolean; reasons: string[] } {
+    const reasons: string[] = [];
+    const broker = this.broker?.health() ?? { ok: false, reason: "MQTT not started" };
+    if (!broker.ok) reasons.push(broker.reason!);
+    if (!this.udp.listening) reasons.push("toy UDP port is not open");
+    return { ok: reasons.length === 0, reasons };
+  }
+
+  listening(): Record<string, number | string> {
+    return this.config.mqtt.url ? { mqtt: this.config.mqtt.url, udp: this.udpPort } : { mqtt: this.mqttPort, udp: this.udpPort };
+  }
+
+  /** Turns running now. */
+  get activeTurns(): number {
+    return this.running.size;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.housekeeping);
+    for (const s of this.sessions.values()) this.pipeline.turns.cancel(FRONT_END, s.sn, "shutting down");
+    await Promise.race([Promise.all(this.running), Bun.sleep(5000)]);
+    await this.udp.stop();
+    await this.broker?.stop();
+    this.store.stop();
+    metrics.setToysConnected(0);
+  }
+
+  // ---- MQTT ----------------------------------------------------------------------------
+
+  private async startBroker() {
+    const { config } = this;
+    const handlers: BrokerHandlers = {
+      message: (topic, payload) => this.onMessage(topic, payload),
+      toyConnected: (c) => {
+        const s = this.session(c.sn);
+        s.connected = true;
+        s.lastSeen = Date.now();
+        s.localAddress = c.localAddress;
+        s.address = c.remoteAddress;
+        log.info("toy connected", { sn: c.sn, from: c.remoteAddress, via: c.localAddress });
+        this.countConnected();
+      },
+      toyDisconnected: (sn) => {
+        this.session(sn).connected = false;
+        log.info("toy disconnected", { sn });
+        this.countConnected();
+      },
+    };
+    if (config.mqtt.url) {
+      this.broker = new ExternalBroker({ url: config.mqtt.url, username: config.mqtt.username, password: config.mqtt.password }, handlers);
+      await this.broker.start();
+      return;
+    }
+    const embedded = new EmbeddedBroker(
+      {
+        port: config.mqtt.port,
+        serverUsername: config.mqtt.username,
+        serverPassword: config.mqtt.password,
+        acceptUnknownToys: config.mqtt.accept_unknown_toys,
+        knownToys: config.toy.known_toys,
+      },
+      handlers,
+    );
+    this.broker = embedded;
+    await embedded.start();
+    this.mqttPort = embedded.port;
+  }
+
+  private onMessage(topic: string, payload: Buffer) {
+    const m = parseIncoming(topic, payload);
+    if (!m) return;
+    if (m.kind === "invalid") return log.warn("ignored an MQTT message", { topic, reason: m.reason });
+    if (m.kind === "sysconfig") return this.onSysConfig(m.msgId, m.identifier, m.body);
+    if (m.kind === "relay") return void this.onRelay(m.sn, m.msgId, m.identifier, m.params);
+    if (!this.admitted(m.sn)) return;
+    const s = this.session(m.sn);
+    s.lastSeen = Date.now();
+    if (this.broker?.kind === "external" && !s.connected) {
+      s.connected = true;
+      this.countConnected();
+    }
+    if (m.kind === "ack") return this.commands.onAck(m.sn, m.msgId, m.identifier, m.result);
+    if (m.kind === "data") {
+      const first = !s.dataConfig && m.identifier === "data_config";
+      s.applyData(m.identifier, m.params);
+      if (m.identifier === "data_config" && toInt(m.params.role) !== null) this.setRole(s, toInt(m.params.role)!);
+      (first ? log.info : log.debug)("toy report", { sn: m.sn, identifier: m.identifier, params: m.params });
+      return;
+    }
+    switch (m.identifier) {
+      case "login":
+        return void this.onLogin(s, m.params);
+      case "press_small_btn":
+        return void this.onButton(s, m.params);
+      default:
+        log.info("toy event not handled", { sn: m.sn, identifier: m.identifier, params: m.params });
+    }
+  }
+
+  private admitted(sn: string): boolean {
+    if (this.config.mqtt.accept_unknown_toys || sn in this.config.toy.known_toys) return true;
+    if (this.broker?.kind === "external") log.debug("message from a toy not in [toy] known_toys ignored", { sn });
+    return false;
+  }
+
+  private async onLogin(s: ToySession, params: Record<string, unknown>) {
+    this.pipeline.turns.cancel(FRONT_END, s.sn, "the toy logged in again");
+    this.setRole(s, toInt(params.role) ?? this.tokens.get(s.sn)?.role ?? s.role);
+    const token = this.tokens.tokenFor(s.sn);
+    const { host, why } = advertisedHost(this.addresses, s);
+    this.tokens.update(s.sn, { host, role: s.role });
+    this.commands.send(s.sn, "updatetoken", { token });
+    this.commands.send(s.sn, "updateconfig", { speechUdpServerHost: host, speechUdpServerPort: this.udpPort });
+    log.info("toy logged in: advertised UDP speech server and audio base URL", {
+      sn: s.sn,
+      role: s.role,
+      udp: `${host}:${this.udpPort}`,
+      because: why,
+      audio: audioBase(this.addresses, s),
+    });
+    await this.playGreeting(s);
+  }
+
+  private async onButton(s: ToySession, params: Record<string, unknown>) {
+    const key = toInt(params.keyCode) ?? s.role;
+    const changed = toInt(params.changed);
+    if (changed === 0) {
+      this.setRole(s, key);
+      this.pipeline.turns.forget({ frontEnd: FRONT_END, device: s.sn, role: String(key) });
+      log.info("role button pressed again: conversation cleared", { sn: s.sn, role: key });
+      return;
+    }
+    this.pipeline.turns.cancel(FRONT_END, s.sn, "the toy switched roles");
+    this.setRole(s, key);
+    log.info("role switched", { sn: s.sn, role: key });
+    await this.playGreeting(s);
+  }
+
+  private setRole(s: ToySession, role: number) {
+    if (!Number.isInteger(role) || role < 1) return;
+    s.role = role;
+    this.tokens.update(s.sn, { role });
+  }
+
+  /** updatestartvoice with the current role's start_text. */
+  private async playGreeting(s: ToySession) {
+    const { key, role } = this.pipeline.turns.role({ frontEnd: FRONT_END, device: s.sn, role: String(s.role) });
+    if (!role.start_text?.trim()) return;
+    try {
+      const voice = this.pipeline.turns.voiceFor(role);
+      const url = await this.speak(s, await this.pipeline.lines.get(role.start_text, voice, role.speed), "start");
+      if (url) this.commands.send(s.sn, "updatestartvoice", { url });
+    } catch (e) {
+      metrics.countError("toy_greeting");
+      log.error("cannot make the role's greeting", { sn: s.sn, role: key, error: (e as Error).message });
+    }
+  }
+
+  /** An integration asks us to send iwantplay / updatecommonconfig to a toy. */
+  private async onRelay(sn: string, msgId: number | null, identifier: string, params: Record<string, unknown>) {
+    const refuse = (why: string) => {
+      log.warn("integration command not relayed", { sn, identifier, why });
+      this.broker?.publish(topics.sysCommandCallAck(sn), { msgId, identifier, result: 0 });
+    };
+    if (!(RELAYABLE_COMMANDS as readonly string[]).includes(identifier)) return refuse(`only ${RELAYABLE_COMMANDS.join(", ")} are relayed`);
+    if (identifier === "updatecommonconfig") return this.commands.send(sn, identifier, params, { msgId });
+    // iwantplay: a URL wins; else speak the text in the role's voice
+    if (typeof params.url === "string" && params.url) return this.commands.send(sn, identifier, { url: params.url }, { msgId });
+    if (typeof params.text !== "string" || !params.text.trim()) return refuse('iwantplay needs "url" or "text"');
+    const s = this.session(sn);
+    const { role } = this.pipeline.turns.role({ frontEnd: FRONT_END, device: sn, role: String(toInt(params.role) ?? s.role) });
+    try {
+      const url = await this.speak(s, await this.pipeline.say(params.text, this.pipeline.turns.voiceFor(role), role.speed), "play");
+      if (!url) return refuse("the text produced no audio");
+      this.commands.send(sn, identifier, { url }, { msgId });
+    } catch (e) {
+      refuse(`cannot synthesize the text: ${(e as Error).message}`);
+    }
+  }
+
+  private onSysConfig(msgId: number | null, identifier: string, body: Record<string, unknown>) {
+    let result = 0;
+    if (identifier === "load_roles_config") result = this.pipeline.roles.reload().ok ? 1 : 0;
+    else log.warn("/sys/config: unknown identifier", { identifier });
+    this.broker?.publish(topics.sysConfigAck, { ...body, msgId, identifier, result });
+  }
+
+  // ---- speech ---------------------------------------------------------------------------
+
+  private onDrop(reason: DropReason, sn?: string) {
+    metrics.countUdpDrop(reason);
+    log.debug("UDP datagram dropped", { reason, sn });
+    if (reason === "encoded" && sn) {
+      const s = this.session(sn);
+      if (!s.hintedEncoded) {
+        s.hintedEncoded = true;
+        log.warn(
+          "toy sends encoded audio (UDP frame type 0x00): its firmware has use_record_enc on, which Hearth cannot decode. Send it the serial command at+config=common,use_record_enc,false",
+          { sn },
+        );
+      }
+    }
+  }
+
+  private startTurn(rec: Recording) {
+    if (this.stopped) return;
+    const s = this.session(rec.sn);
+    const job = runToyTurn({
+      turns: this.pipeline.turns,
+      store: this.store,
+      role: s.role,
+      recording: rec,
+      send: (identifier, params) => this.commands.send(s.sn, identifier, params),
+      mirror: this.config.toy.integration_mirror ? (identifier, params) => this.commands.mirror(s.sn, identifier, params) : undefined,
+      url: (name) => `${audioBase(this.addresses, s)}/audio/${name}`,
+    });
+    const tracked = job.finally(() => this.running.delete(tracked));
+    this.running.add(tracked);
+  }
+
+  /** Audio stored as one MP3 for the toy; its URL. */
+  private async speak(s: ToySession, audio: Awaited<ReturnType<Pipeline["say"]>>, prefix: "start" | "play"): Promise<string | undefined> {
+    if (!audio) return undefined;
+    const name = await this.store.save(prefix, await toyMp3(audio));
+    return `${audioBase(this.addresses, s)}/audio/${name}`;
+  }
+
+  // ---- bookkeeping ----------------------------------------------------------------------
+
+  private session(sn: string): ToySession {
+    let s = this.sessions.get(sn);
+    if (!s) {
+      s = new ToySession(sn);
+      const persisted = this.tokens.get(sn);
+      if (persisted) s.role = persisted.role;
+      this.sessions.set(sn, s);
+    }
+    return s;
+  }
+
+  private countConnected() {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.connected) n++;
+    metrics.setToysConnected(n);
+  }
+
+  private tidy() {
+    const now = Date.now();
+    this.commands.tidy(now);
+    if (this.broker?.kind !== "external") return;
+    let changed = false;
+    for (const s of this.sessions.values()) {
+      if (s.connected && now - s.lastSeen > EXTERNAL_PRESENCE_MS) {
+        s.connected = false;
+        changed = true;
+      }
+    }
+    if (changed) this.countConnected();
+  }
+}

@@ -1,0 +1,68 @@
+// Everything every front end shares: the engines, voices, roles, stored conversations, fixed
+// lines and the turn runner. app.ts builds it once the engines are loaded.
+import { join } from "node:path";
+import type { LoadedConfig } from "../config/load.ts";
+import { ConversationStore } from "../conversations/store.ts";
+import type { AudioChunk, Engines } from "../engines/types.ts";
+import { SpokenLines } from "./lines.ts";
+import { RolesFile } from "./roles.ts";
+import { collectAudio } from "./speak.ts";
+import { TurnRunner } from "./turns.ts";
+import { Voices } from "./voices.ts";
+
+export interface Pipeline {
+  engines: Engines;
+  voices: Voices;
+  roles: RolesFile;
+  conversations: ConversationStore;
+  lines: SpokenLines;
+  turns: TurnRunner;
+  /** Speaks a text once (a greeting, an integration's iwantplay), whole. */
+  say(text: string, voice: string, speed?: number): Promise<AudioChunk | undefined>;
+  stop(): Promise<void>;
+}
+
+const SWEEP_MS = 3600_000;
+
+export function startPipeline(config: LoadedConfig, engines: Engines): Pipeline {
+  const voices = new Voices(engines.tts, { defaultVoice: config.tts.default_voice, voiceMap: config.tts.voice_map });
+  const roles = new RolesFile(config.toy.roles_file);
+  roles.load();
+  roles.watch();
+  const conversations = new ConversationStore({
+    dir: join(config.state.dir, "conversations"),
+    retentionDays: config.conversations.retention_days,
+    maxExchanges: config.conversations.max_exchanges,
+    maxTurns: config.conversations.max_turns,
+  });
+  conversations.load();
+  conversations.startSweeping(SWEEP_MS);
+  const lines = new SpokenLines(engines.tts);
+  const turns = new TurnRunner({
+    engines,
+    voices,
+    lines,
+    conversations,
+    roles: () => roles.current,
+    settings: {
+      systemPrompt: config.toy.system_prompt,
+      separators: config.toy.sentence_separators,
+      maxTokens: config.llm.max_tokens,
+      replyTimeoutMs: config.toy.reply_timeout_seconds * 1000,
+    },
+  });
+  return {
+    engines,
+    voices,
+    roles,
+    conversations,
+    lines,
+    turns,
+    say: (text, voice, speed) => collectAudio(engines.tts.synthesize(text, { voice, speed })),
+    async stop() {
+      await turns.stop();
+      roles.close();
+      conversations.stop();
+    },
+  };
+}

@@ -1,0 +1,190 @@
+// One conversation turn as a stream of events: audio (or text) -> STT -> prompt (persona +
+// history + transcript) -> streamed LLM -> sentences -> TTS. Every front end drives this and
+// translates the events into its own protocol; timings and metrics are recorded here, once.
+import { conversationFileStem, conversationId } from "../conversations/key.ts";
+import type { Engines } from "../engines/types.ts";
+import { Busy, Cancelled } from "../errors.ts";
+import { logger } from "../log.ts";
+import { metrics } from "../metrics.ts";
+import type { LineKind, SpokenLines } from "./lines.ts";
+import { lineText } from "./lines.ts";
+import { buildMessages, roleChatOptions, type Exchange } from "./prompt.ts";
+import type { Role } from "./roles.ts";
+import { replySentences, synthesizeAhead } from "./speak.ts";
+import type { TurnEvent, TurnRecord, TurnRequest } from "./types.ts";
+
+const log = logger("turn");
+
+export interface TurnSettings {
+  /** [toy] system_prompt (a role's own system_prompt wins). */
+  systemPrompt: string;
+  /** [toy] sentence_separators. */
+  separators: string;
+  /** [llm] max_tokens: a reply's length when neither the request nor the role sets one. */
+  maxTokens: number;
+}
+
+/** Everything one turn needs, resolved by the runner. */
+export interface TurnContext {
+  engines: Pick<Engines, "stt" | "llm" | "tts">;
+  lines: SpokenLines;
+  settings: TurnSettings;
+  request: TurnRequest;
+  record: TurnRecord;
+  role: Role;
+  /** "id:speaker" of the role's voice. */
+  voice: string;
+  /** The conversation so far, oldest first. */
+  history: readonly Exchange[];
+  /** Aborted by a newer turn, the reply timeout, the front end or shutdown; its reason says which. */
+  signal: AbortSignal;
+}
+
+/** Runs the turn. Never throws: the last event is `done` or `failed`, with the record filled in. */
+export async function* runTurn(ctx: TurnContext): AsyncGenerator<TurnEvent> {
+  const { request, record, signal, engines } = ctx;
+  const since = () => Date.now() - request.endedAt;
+  const speak = request.speak !== false;
+  const checkCancelled = () => {
+    if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Cancelled();
+  };
+  let spoken = 0;
+  try {
+    // 1. speech -> text
+    let text: string;
+    if (request.input.kind === "audio") {
+      const transcript = await engines.stt.transcribe(request.input.samples, request.input.sampleRate, { signal, language: ctx.role.language ?? undefined });
+      record.timings.sttMs = since();
+      metrics.observeStage("stt", record.timings.sttMs / 1000, record.source);
+      text = transcript.text.trim();
+    } else {
+      text = request.input.text.trim();
+    }
+    checkCancelled();
+    if (!text) {
+      record.outcome = "heard_nothing";
+      record.explanation = "Nothing was heard in the recording, so there was no reply.";
+      log.info("heard nothing: no reply", { conversation: conversationId(request.key), sttMs: record.timings.sttMs });
+      record.timings.totalMs = since();
+      yield { type: "done", record };
+      return;
+    }
+    record.transcript = text;
+    yield { type: "heard", text };
+    log.info("heard", { conversation: conversationId(request.key), text, sttMs: record.timings.sttMs });
+
+    // 2. text -> streamed reply -> sentences (-> speech), in order
+    const maxTokens = request.chat?.maxTokens ?? ctx.role.max_tokens ?? ctx.settings.maxTokens;
+    const { messages } = buildMessages({
+      role: ctx.role,
+      systemPrompt: ctx.settings.systemPrompt,
+      history: ctx.history,
+      transcript: text,
+      countTokens: (t) => engines.llm.countTokens(t),
+      budgetTokens: engines.llm.tokensPerConversation - maxTokens,
+    });
+    const reply = replySentences(
+      engines.llm,
+      messages,
+      {
+        ...roleChatOptions(ctx.role),
+        ...request.chat,
+        maxTokens,
+        conversationId: conversationFileStem(request.key), // unique, unlike the display id
+        onPromptDone: () => {
+          record.timings.firstTokenMs ??= since();
+        },
+      },
+      ctx.settings.separators,
+      signal,
+    );
+    reply.result.catch(() => {}); // its failure reaches us through the sentences
+    let order = 0;
+    const numbered = (async function* () {
+      for await (const sentence of reply.sentences) yield { order: ++order, text: sentence };
+    })();
+    const sentences = speak ? synthesizeAhead(numbered, engines.tts, { voice: ctx.voice, speed: ctx.role.speed, signal }) : numbered;
+    const texts: string[] = [];
+    for await (const s of sentences) {
+      checkCancelled();
+      const audio = "audio" in s ? s.audio : undefined;
+      const readyAt = "readyAt" in s ? (s.readyAt as number) : Date.now();
+      if (++spoken === 1) {
+        record.timings.firstAudioMs = readyAt - request.endedAt;
+        metrics.observeStage("first_audio", record.timings.firstAudioMs / 1000, record.source);
+      }
+      texts.push(s.text);
+      record.sentences.push({ order: s.order, text: s.text, readyMs: readyAt - request.endedAt });
+      yield { type: "sentence", order: s.order, text: s.text, audio, readyAt };
+    }
+    const result = await reply.result;
+    record.usage = { promptTokens: result.promptTokens, completionTokens: result.completionTokens, finishReason: result.finishReason };
+    checkCancelled();
+    record.reply = texts.join(" ");
+    record.outcome = "replied";
+    if (!texts.length) {
+      record.explanation = "The model produced nothing to say.";
+      log.warn("the model produced nothing to say", { conversation: conversationId(request.key) });
+    }
+    record.timings.totalMs = since();
+    if (record.timings.firstTokenMs !== undefined) metrics.observeStage("llm_first_token", record.timings.firstTokenMs / 1000, record.source);
+    metrics.observeStage("total", record.timings.totalMs / 1000, record.source);
+    metrics.countTurn(record.source);
+    log.info("replied", { conversation: conversationId(request.key), sentences: texts.length, ...record.timings });
+    yield { type: "done", record };
+  } catch (e) {
+    record.timings.totalMs = since();
+    const error = signal.aborted && signal.reason instanceof Error ? signal.reason : e instanceof Error ? e : new Error(String(e));
+    describeFailure(record, error, signal.aborted);
+    if (record.outcome === "failed") {
+      metrics.countError("turn");
+      log.error("turn failed", { conversation: conversationId(request.key), error: record.error });
+    } else {
+      log.info("turn ended early", { conversation: conversationId(request.key), outcome: record.outcome, why: record.error, sentencesSent: spoken });
+    }
+    // Never silent: a turn that has said nothing yet speaks a short line, unless a newer turn or the device took over.
+    if (speak && spoken === 0 && record.outcome !== "cancelled") {
+      const line = await fallbackLine(ctx, "trouble");
+      if (line) {
+        record.sentences.push({ order: 1, text: line.text, readyMs: Date.now() - request.endedAt, fallback: true });
+        yield { type: "sentence", order: 1, text: line.text, audio: line.audio, readyAt: Date.now(), fallback: true };
+      }
+    }
+    yield { type: "failed", record, error };
+  }
+}
+
+/** Reply timeout, a full queue or a failing engine vs. a turn that was simply superseded. */
+function describeFailure(record: TurnRecord, error: Error, aborted: boolean) {
+  record.error = error.message;
+  if (error instanceof TurnTimeout) {
+    record.outcome = "timeout";
+    record.explanation = "The reply took too long, so the toy was told to ask again.";
+  } else if (aborted || error instanceof Cancelled) {
+    record.outcome = "cancelled";
+    record.error = `cancelled: ${error.message}`;
+    record.explanation = `Stopped before it finished: ${error.message}.`;
+  } else if (error instanceof Busy) {
+    record.outcome = "failed";
+    record.explanation = "Hearth was too busy to answer just then.";
+  } else {
+    record.outcome = "failed";
+    record.explanation = "Something went wrong while answering; the details are in the Hearth log.";
+  }
+}
+
+async function fallbackLine(ctx: TurnContext, kind: LineKind): Promise<{ text: string; audio: NonNullable<Awaited<ReturnType<SpokenLines["get"]>>> } | undefined> {
+  const text = lineText(kind, ctx.role.language);
+  try {
+    const audio = await ctx.lines.get(text, ctx.voice, ctx.role.speed);
+    return audio ? { text, audio } : undefined;
+  } catch (e) {
+    log.error("cannot speak the fallback line", { error: (e as Error).message });
+    return undefined;
+  }
+}
+
+/** The reply timeout: no first sentence within the allowed time. */
+export class TurnTimeout extends Cancelled {
+  override name = "TurnTimeout";
+}

@@ -1,0 +1,183 @@
+// The turn runner: starts turns for every front end, keeps one running turn per device (a newer
+// one cancels the older), applies the reply timeout, keeps the conversation's history and writes
+// every turn to the turn log once it is over.
+import { conversationFileStem, type ConversationKey } from "../conversations/key.ts";
+import type { ConversationStore } from "../conversations/store.ts";
+import type { Engines } from "../engines/types.ts";
+import { Cancelled } from "../errors.ts";
+import { logger } from "../log.ts";
+import type { SpokenLines } from "./lines.ts";
+import { resolveRole, type Role, type RolesConfig } from "./roles.ts";
+import { runTurn, TurnTimeout, type TurnSettings } from "./turn.ts";
+import type { TurnEvent, TurnRecord, TurnRequest } from "./types.ts";
+import type { Voices } from "./voices.ts";
+
+const log = logger("turn");
+
+export interface TurnRunnerDeps {
+  engines: Pick<Engines, "stt" | "llm" | "tts">;
+  voices: Voices;
+  lines: SpokenLines;
+  conversations: ConversationStore;
+  /** The roles in force now (roles.json, reloaded when edited). */
+  roles: () => RolesConfig;
+  settings: TurnSettings & {
+    /** [toy] reply_timeout_seconds, in ms: the default time to the first sentence. */
+    replyTimeoutMs: number;
+  };
+}
+
+/** A running turn, as its front end sees it. */
+export interface Turn {
+  readonly id: string;
+  readonly key: ConversationKey;
+  /** The resolved role ("1".."7") and its settings, with the device's overrides. */
+  readonly role: { key: string; role: Role };
+  /** The voice the turn speaks with ("id:speaker"). */
+  readonly voice: string;
+  /** Iterate once: heard, sentence..., then done or failed. */
+  readonly events: AsyncIterable<TurnEvent>;
+  /** Stops the turn (the reason ends up in its record). */
+  cancel(reason: string): void;
+  /** Adds what the front end did with a sentence (its URL, when it was sent) to the record. */
+  noteSentence(order: number, note: { url?: string; sentMs?: number }): void;
+  /** The record, once the turn is over and logged. */
+  readonly finished: Promise<TurnRecord>;
+}
+
+export class TurnRunner {
+  private readonly running = new Map<string, Turn>();
+  private readonly all = new Set<Promise<TurnRecord>>();
+  private readonly warnedVoices = new Set<string>();
+  private stopped = false;
+
+  constructor(private readonly deps: TurnRunnerDeps) {}
+
+  /** The role a key selects, with the device's overrides (unknown roles fall back to the first). */
+  role(key: ConversationKey): { key: string; role: Role } {
+    return resolveRole(this.deps.roles(), key.device, key.role);
+  }
+
+  /** The voice a role speaks with: its voice_name, else the first voice of its language. */
+  voiceFor(role: Role): string {
+    const { voice, fellBack } = this.deps.voices.resolveOrFallback(role.voice_name, role.language ?? undefined);
+    if (fellBack && !this.warnedVoices.has(role.voice_name!)) {
+      this.warnedVoices.add(role.voice_name!);
+      log.warn("a role names a voice that is not installed; using the role's language or the default voice", { voice_name: role.voice_name, error: fellBack });
+    }
+    return voice;
+  }
+
+  start(request: TurnRequest): Turn {
+    if (this.stopped) throw new Cancelled("shutting down");
+    const resolved = this.role(request.key);
+    const key = { ...request.key, role: resolved.key };
+    const voice = this.voiceFor(resolved.role);
+    const exclusive = request.exclusive === undefined ? `${key.frontEnd}:${key.device}` : request.exclusive;
+    if (exclusive !== null) this.running.get(exclusive)?.cancel("superseded by a newer turn");
+
+    const controller = new AbortController();
+    const record: TurnRecord = {
+      id: request.id ?? `${key.frontEnd}-${key.device}-${request.endedAt}-${Math.random().toString(16).slice(2, 6)}`,
+      key,
+      source: key.frontEnd,
+      sn: key.device,
+      role: key.role,
+      at: request.endedAt,
+      transcript: "",
+      reply: "",
+      sentences: [],
+      timings: {},
+      outcome: "cancelled",
+    };
+    const timeoutMs = request.timeoutMs ?? this.deps.settings.replyTimeoutMs;
+    const timer = setTimeout(
+      () => controller.abort(new TurnTimeout(`no reply within ${Math.round(timeoutMs / 1000)} s of the end of speech (reply_timeout_seconds)`)),
+      Math.max(0, request.endedAt + timeoutMs - Date.now()),
+    );
+    const history = this.deps.conversations.history(key);
+    const generator = runTurn({
+      engines: this.deps.engines,
+      lines: this.deps.lines,
+      settings: this.deps.settings,
+      request: { ...request, key },
+      record,
+      role: resolved.role,
+      voice,
+      history,
+      signal: controller.signal,
+    });
+
+    let finish!: (r: TurnRecord) => void;
+    const finished = new Promise<TurnRecord>((resolve) => (finish = resolve));
+    const conversations = this.deps.conversations;
+    const running = this.running;
+    let consumed = false;
+    const turn: Turn = {
+      id: record.id,
+      key,
+      role: resolved,
+      voice,
+      events: {
+        [Symbol.asyncIterator]: () => {
+          if (consumed) throw new Error("a turn's events can be read once");
+          consumed = true;
+          return (async function* () {
+            try {
+              for await (const event of generator) {
+                if (event.type === "sentence") clearTimeout(timer); // the first audio is out: no timeout any more
+                if (event.type === "done" && record.outcome === "replied" && record.reply) {
+                  conversations.append(key, { user: record.transcript, assistant: record.reply }, record.id);
+                }
+                yield event;
+              }
+            } finally {
+              // Also reached when the front end stops reading (the device went away): stop the engines.
+              clearTimeout(timer);
+              if (!controller.signal.aborted) controller.abort(new Cancelled("the turn is over"));
+              await generator.return(undefined);
+              if (exclusive !== null && running.get(exclusive) === turn) running.delete(exclusive);
+              try {
+                conversations.recordTurn(record);
+              } catch (e) {
+                log.error("cannot write the turn log", { error: (e as Error).message });
+              }
+              finish(record);
+            }
+          })();
+        },
+      },
+      cancel: (reason) => {
+        if (!controller.signal.aborted) controller.abort(new Cancelled(reason));
+      },
+      noteSentence: (order, note) => {
+        const s = record.sentences.find((x) => x.order === order);
+        if (s) Object.assign(s, note);
+      },
+      finished,
+    };
+    if (exclusive !== null) running.set(exclusive, turn);
+    const tracked = finished.finally(() => this.all.delete(tracked));
+    this.all.add(tracked);
+    return turn;
+  }
+
+  /** Cancels the running turn of a device (role switch, new login, the device went away). */
+  cancel(frontEnd: string, device: string, reason: string) {
+    this.running.get(`${frontEnd}:${device}`)?.cancel(reason);
+  }
+
+  /** Forgets a conversation: its stored history and the LLM's cached context. */
+  forget(key: ConversationKey) {
+    const resolved = { ...key, role: this.role(key).key };
+    this.deps.conversations.clear(resolved);
+    this.deps.engines.llm.forgetConversation(conversationFileStem(resolved));
+  }
+
+  /** Cancels every running turn and waits (at most `waitMs`) for them to end. */
+  async stop(waitMs = 5000) {
+    this.stopped = true;
+    for (const turn of this.running.values()) turn.cancel("shutting down");
+    await Promise.race([Promise.all(this.all), Bun.sleep(waitMs)]);
+  }
+}
