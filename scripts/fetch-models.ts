@@ -1,10 +1,11 @@
-// `bun run setup`: installs the models of the configured profile (see docs/models.md).
+// `npm run setup`: installs the models of the configured profile (see docs/models.md).
+// (npm finds the bun in node_modules; `bun run setup ...` works too where bun is on the PATH.)
 //
-//   bun run setup                         fetch what is missing (internet, or [models] from)
-//   bun run setup --profile test --from ../shared/models
-//   bun run setup --verify                also check every installed file's sha256
-//   bun run setup --list                  profiles, models, sizes, what is installed
-//   bun run setup --config /etc/hearth/config.toml
+//   npm run setup                            fetch what is missing (internet, or [models] from)
+//   npm run setup -- --profile test --from ../shared/models
+//   npm run setup -- --verify                also check every installed file's sha256
+//   npm run setup -- --list                  profiles, models, sizes, what is installed
+//   npm run setup -- --config /etc/hearth/config.toml
 //
 // Exit status: 0 ready, 1 failed (one line on stderr says why and what to do), 2 bad usage.
 import { resolve } from "node:path";
@@ -16,7 +17,7 @@ import { getProfile, loadManifest, type Manifest } from "../src/models/manifest.
 import { formatBytes } from "../src/models/progress.ts";
 import { checkModel, resolveProfile, type ModelsConfig } from "../src/models/verify.ts";
 
-const USAGE = `usage: bun run setup [--profile NAME] [--from DIR] [--verify] [--list] [--config FILE]
+const USAGE = `usage: npm run setup -- [--profile NAME] [--from DIR] [--verify] [--list] [--config FILE]
   --profile NAME  model profile from models/manifest.json (default: [models] profile, HEARTH_MODELS_PROFILE)
   --from DIR      copy models from this folder (USB stick) instead of downloading (HEARTH_MODELS_FROM)
   --verify        check the sha256 of every installed file and reinstall damaged models
@@ -85,7 +86,13 @@ function list(config: ModelsConfig, manifest: Manifest): void {
     console.log(`\n${mark} ${name}  ~${formatBytes(total)}  ${profile.description}${name === manifest.default ? " (default)" : ""}`);
     for (const m of profile.models) {
       const problems = checkModel(config.models.dir, m, lock.models[m.id]);
-      const state = problems.length === 0 ? "installed" : problems[0]!.reason === "not-installed" ? "not installed" : problems[0]!.reason === "not-locked" ? "not recorded (run setup)" : "damaged";
+      const reason = problems[0]?.reason;
+      const state =
+        reason === undefined ? "installed"
+        : reason === "not-installed" ? "not installed"
+        : reason === "not-locked" ? "not recorded (run setup)"
+        : reason === "not-pinned-file" ? "not the pinned file (run setup)"
+        : "damaged";
       const origin = m.url ? "" : "  (local only)";
       console.log(`    ${m.kind.padEnd(3)}  ${(m.voice ? `${m.id} [${m.voice}]` : m.id).padEnd(40)} ${`~${formatBytes(m.size)}`.padStart(9)}  ${state}${origin}`);
     }

@@ -2,7 +2,7 @@
 # Installs (or upgrades, or removes) Hearth as a systemd service on Raspberry Pi OS / Debian.
 #
 #   sudo scripts/install-pi.sh                  install or upgrade from this checkout
-#   sudo scripts/install-pi.sh --profile pi     choose the model profile instead of going by RAM
+#   sudo scripts/install-pi.sh --profile pi     choose the model profile instead of going by board and RAM
 #   scripts/install-pi.sh --dry-run             print every step, change nothing
 #   sudo scripts/install-pi.sh --uninstall      remove service and code; keep models, roles, config
 #   sudo scripts/install-pi.sh --uninstall --purge   ...and /var/lib/hearth, /etc/hearth, the user
@@ -16,8 +16,10 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PREFIX=/opt/hearth
-# HEARTH_INSTALL_ETC and HEARTH_INSTALL_MEMINFO exist for the tests (with --dry-run): they let
-# them show the "config kept" and "profile by RAM" decisions without touching /etc.
+# HEARTH_INSTALL_ETC, HEARTH_INSTALL_MEMINFO, HEARTH_INSTALL_BOARD_MODEL (a file holding the
+# device-tree model string) and HEARTH_INSTALL_NODE (the node to check) exist for the tests
+# (with --dry-run): they let them show the "config kept", "profile by board and RAM" and
+# "Node.js too old" decisions without touching /etc or being on a Pi.
 ETC_DIR=${HEARTH_INSTALL_ETC:-/etc/hearth}
 CONFIG=$ETC_DIR/config.toml
 STATE_DIR=/var/lib/hearth
@@ -27,8 +29,11 @@ UNIT_NAME=hearth.service
 UNIT_FILE=/etc/systemd/system/$UNIT_NAME
 DROPIN_DIR=/etc/systemd/system/$UNIT_NAME.d
 MEMINFO=${HEARTH_INSTALL_MEMINFO:-/proc/meminfo}
+NODE=${HEARTH_INSTALL_NODE:-node}
+# Oldest Node.js the dependencies run on (Debian 12 / Raspberry Pi OS Bookworm's apt has 18).
+NODE_MIN_MAJOR=20
 # MemoryMax= per model profile (the unit's own default, 1800M, fits "pi").
-declare -A MEMORY_MAX=([pi]=1800M [pi-8gb]=4G [test]=1G)
+declare -A MEMORY_MAX=([pi]=1800M [pi-yue]=1800M [pi-8gb]=4G [test]=1G)
 
 DRY_RUN=0
 UNINSTALL=0
@@ -44,7 +49,7 @@ while [ $# -gt 0 ]; do
     --dry-run) DRY_RUN=1 ;;
     --uninstall) UNINSTALL=1 ;;
     --purge) PURGE=1 ;;
-    --profile) [ $# -ge 2 ] || { echo "--profile needs a value (pi, pi-8gb or test)" >&2; exit 2; }; PROFILE=$2; shift ;;
+    --profile) [ $# -ge 2 ] || { echo "--profile needs a value (pi, pi-8gb, pi-yue or test)" >&2; exit 2; }; PROFILE=$2; shift ;;
     --profile=*) PROFILE=${1#--profile=} ;;
     -h | --help) usage; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
@@ -128,6 +133,27 @@ systemd_version() {
 
 service_user_exists() { id -u "$SERVICE_USER" >/dev/null 2>&1; }
 
+# The board's model string from the device tree ("Raspberry Pi 4 Model B Rev 1.4"), or nothing
+# on a machine without one (a PC, a VM). Prints "MODEL<TAB>FILE".
+board_model() {
+  local f
+  for f in ${HEARTH_INSTALL_BOARD_MODEL:-/proc/device-tree/model /sys/firmware/devicetree/base/model}; do
+    if [ -r "$f" ]; then
+      printf '%s\t%s\n' "$(tr -d '\0' <"$f")" "$f"
+      return
+    fi
+  done
+}
+
+# node_major VERSION: 20 for "v20.11.1", "20.19.2+dfsg-1" or "1:20.1.0"; empty if none.
+node_major() {
+  local v=${1#v}
+  v=${v#*:}
+  printf '%s\n' "${v%%.*}" | grep -E '^[0-9]+$' || true
+}
+
+NODE_HELP="install Node.js $NODE_MIN_MAJOR or newer from nodejs.org (the Linux ARM64 or x64 binary) or from your distribution's backports, check that 'node --version' prints v$NODE_MIN_MAJOR or later, then run this installer again"
+
 # ---------------------------------------------------------------------------- uninstall
 
 uninstall() {
@@ -197,19 +223,45 @@ preflight() {
 install_packages() {
   step "Installing missing apt packages"
   local missing=()
-  command -v node >/dev/null || missing+=(nodejs)
+  check_node
+  command -v "$NODE" >/dev/null || missing+=(nodejs)
   command -v npm >/dev/null || missing+=(npm) # NodeSource's nodejs ships npm itself: never add Debian's on top
   local p
   for p in tar bzip2 ca-certificates; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   if [ ${#missing[@]} -eq 0 ]; then
-    info "all present: node $(node --version), npm $(npm --version), tar, bzip2, ca-certificates"
+    info "all present: node $("$NODE" --version), npm $(npm --version), tar, bzip2, ca-certificates"
     return
   fi
   info "missing: ${missing[*]}"
   run apt-get update
   run env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+# Node.js must be NODE_MIN_MAJOR or newer: the installed one, or else the one apt would install.
+# Too old stops a real run before anything is changed; a dry run says so and goes on.
+check_node() {
+  local version major where
+  if command -v "$NODE" >/dev/null; then
+    version=$("$NODE" --version 2>/dev/null || true)
+    where="the installed Node.js ($(command -v "$NODE"))"
+  else
+    version=$(apt-cache policy nodejs 2>/dev/null | awk '/Candidate:/ { print $2; exit }')
+    [ "$version" = "(none)" ] && version=""
+    where="the Node.js apt would install (package nodejs)"
+  fi
+  major=$(node_major "$version")
+  if [ -n "$major" ] && [ "$major" -ge "$NODE_MIN_MAJOR" ]; then
+    info "Node.js: $where is ${version:-?}: fine (Hearth needs $NODE_MIN_MAJOR or newer)"
+    return
+  fi
+  local problem="$where is ${version:-not available}, but Hearth's dependencies need Node.js $NODE_MIN_MAJOR or newer (Debian 12 / Raspberry Pi OS Bookworm's apt has 18)"
+  if [ "$DRY_RUN" = 1 ]; then
+    warn "$problem. A real run stops here: $NODE_HELP."
+  else
+    die "$problem: $NODE_HELP."
+  fi
 }
 
 create_user() {
@@ -224,33 +276,60 @@ create_user() {
   run install -d -m 0755 -o root -g root "$ETC_DIR"
 }
 
-# Sets PROFILE (and says why): --profile, else the kept config's, else by RAM.
+# Sets PROFILE (and says why): --profile, else the kept config's, else by board and RAM:
+# a Raspberry Pi 4 gets "pi" whatever its RAM (its CPU is too slow for the 1.5B model in a
+# conversation), a Raspberry Pi 5 with 8 GB or more "pi-8gb", any other board goes by RAM.
 choose_profile() {
   step "Choosing the model profile"
-  local kb gb by_ram
+  local kb gb board board_file auto
   kb=$(awk '/^MemTotal:/ { print $2 }' "$MEMINFO")
   gb=$(awk -v kb="$kb" 'BEGIN { printf "%.1f", kb / 1024 / 1024 }')
-  if [ "$kb" -lt $((6 * 1024 * 1024)) ]; then
-    by_ram=pi
-    info "RAM: $gb GB (MemTotal $kb kB) is below 6 GB -> profile 'pi' (Qwen2.5-0.5B: fits a 2-4 GB board)"
+  IFS=$'\t' read -r board board_file < <(board_model) || true
+  if [ -n "$board" ]; then
+    info "board: $board (from $board_file)"
   else
-    by_ram=pi-8gb
-    info "RAM: $gb GB (MemTotal $kb kB) is 6 GB or more -> profile 'pi-8gb' (the larger Qwen2.5-1.5B)"
+    info "board: unknown (no device-tree model in /proc/device-tree/model or /sys/firmware/devicetree/base/model): choosing by RAM"
   fi
+  # 8 GB boards report a MemTotal of about 7.6-7.9 GB, 4 GB boards about 3.7-3.9 GB: 6 GB splits them.
+  case "$board" in
+    "Raspberry Pi 4"* | "Raspberry Pi 400"* | "Raspberry Pi Compute Module 4"*)
+      auto=pi
+      info "RAM: $gb GB (MemTotal $kb kB); a Raspberry Pi 4 -> profile 'pi' (Qwen2.5-0.5B) whatever its RAM: its CPU is too slow for the 1.5B model in a conversation"
+      ;;
+    "Raspberry Pi 5"* | "Raspberry Pi 500"* | "Raspberry Pi Compute Module 5"*)
+      if [ "$kb" -lt $((6 * 1024 * 1024)) ]; then
+        auto=pi
+        info "RAM: $gb GB (MemTotal $kb kB); a Raspberry Pi 5 with less than 8 GB -> profile 'pi' (Qwen2.5-0.5B)"
+      else
+        auto=pi-8gb
+        info "RAM: $gb GB (MemTotal $kb kB); a Raspberry Pi 5 with 8 GB or more -> profile 'pi-8gb' (the larger Qwen2.5-1.5B)"
+      fi
+      ;;
+    *)
+      if [ -n "$board" ]; then info "not a Raspberry Pi 4 or 5: choosing by RAM"; fi
+      if [ "$kb" -lt $((6 * 1024 * 1024)) ]; then
+        auto=pi
+        info "RAM: $gb GB (MemTotal $kb kB) is below 6 GB -> profile 'pi' (Qwen2.5-0.5B: fits a 2-4 GB board)"
+      else
+        auto=pi-8gb
+        info "RAM: $gb GB (MemTotal $kb kB) is 6 GB or more -> profile 'pi-8gb' (the larger Qwen2.5-1.5B)"
+      fi
+      ;;
+  esac
   if [ -n "$PROFILE" ]; then
-    info "using profile '$PROFILE' as asked with --profile (RAM alone would pick '$by_ram')"
+    info "using profile '$PROFILE' as asked with --profile (board and RAM alone would pick '$auto')"
   elif [ -f "$CONFIG" ]; then
     PROFILE=$(toml_get models profile "$CONFIG")
-    info "keeping profile '$PROFILE' from your $CONFIG (RAM alone would pick '$by_ram'; change it with --profile)"
+    info "keeping profile '$PROFILE' from your $CONFIG (board and RAM alone would pick '$auto'; change it with --profile)"
   else
-    PROFILE=$by_ram
+    PROFILE=$auto
     info "using profile '$PROFILE'"
   fi
   local manifest=$REPO/models/manifest.json
   if [ -f "$manifest" ] && ! grep -q "\"$PROFILE\"" "$manifest"; then
     die "profile '$PROFILE' is not in $manifest"
   fi
-  case "$PROFILE" in pi | pi-8gb | test) ;; *) warn "'$PROFILE' is not one of pi, pi-8gb, test" ;; esac
+  case "$PROFILE" in pi | pi-8gb | pi-yue | test) ;; *) warn "'$PROFILE' is not one of pi, pi-8gb, pi-yue, test" ;; esac
 }
 
 copy_code() {

@@ -1,7 +1,8 @@
-// What `bun start` calls: the profile's models, fetched first if any is missing or damaged.
+// What `npm start` calls: the profile's models, fetched first if any is missing or damaged.
+import { ConfigError } from "../config/load.ts";
 import { logger } from "../log.ts";
 import { fetchProfile, type FetchOptions } from "./fetch.ts";
-import { getProfile, loadManifest } from "./manifest.ts";
+import { getProfile, loadManifest, type Profile } from "./manifest.ts";
 import type { ResolvedProfile } from "./types.ts";
 import { checkProfile, resolveProfile, type ModelsConfig } from "./verify.ts";
 
@@ -15,6 +16,7 @@ const log = logger("models");
 export async function ensureModels(config: ModelsConfig, options: FetchOptions = {}): Promise<ResolvedProfile> {
   const manifest = options.manifest ?? loadManifest();
   const profile = getProfile(manifest, config.models.profile);
+  checkSttLanguage(config, profile); // before any download: a wrong setting should not cost one
   const problems = checkProfile(config, profile);
   if (problems.length) {
     const where = config.models.from ? `from ${config.models.from}` : "from the internet";
@@ -24,4 +26,19 @@ export async function ensureModels(config: ModelsConfig, options: FetchOptions =
   const resolved = resolveProfile(config, { manifest });
   log.info(`models ready`, { profile: profile.name, stt: resolved.stt.id, llm: resolved.llm.id, tts: resolved.tts.map((t) => t.id).join(",") });
   return resolved;
+}
+
+/**
+ * [stt] language must be "auto" or a language the profile's speech model transcribes. Throws
+ * ConfigError (Hearth exits with 78: fix the file) naming the allowed values.
+ */
+export function checkSttLanguage(config: ModelsConfig, profile: Profile): void {
+  const language = config.stt?.language;
+  if (language === undefined || language === "auto") return;
+  const allowed = profile.stt.languages ?? [];
+  if (allowed.includes(language)) return;
+  throw new ConfigError(
+    `[stt] language = "${language}" is not a language the speech model of profile "${profile.name}" (${profile.stt.id}) transcribes: ` +
+      `use "auto" or one of ${allowed.map((l) => `"${l}"`).join(", ")} (config.toml, or HEARTH_STT_LANGUAGE)`,
+  );
 }

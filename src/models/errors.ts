@@ -8,7 +8,7 @@ export interface ModelProblem {
   kind: string;
   /** Absolute path of the file or folder concerned. */
   path: string;
-  reason: "not-installed" | "not-locked" | "missing" | "wrong-size" | "checksum" | "not-a-folder" | "not-a-file";
+  reason: "not-installed" | "not-locked" | "missing" | "wrong-size" | "checksum" | "not-a-folder" | "not-a-file" | "not-pinned-file";
   /** One sentence naming the file, e.g. "model file /x/y.onnx is damaged: 10 bytes, expected 946". */
   message: string;
 }

@@ -9,7 +9,8 @@ import { logger } from "../log.ts";
 import { downloadFile, type DownloadOptions } from "./download.ts";
 import { ModelError, type ModelProblem } from "./errors.ts";
 import { describeFolder, readLock, writeLockEntry, type LockEntry } from "./lock.ts";
-import { downloadName, getProfile, loadManifest, requiredPaths, type Manifest, type ModelEntry, type ModelKind } from "./manifest.ts";
+import { downloadName, getProfile, loadManifest, pinOf, requiredPaths, type Manifest, type ModelEntry, type ModelKind } from "./manifest.ts";
+import { checkPinnedFile, checkPinnedHash, checkPinnedSize, type PinSource } from "./pin.ts";
 import { formatBytes, progressFactory, type ProgressFactory, type ProgressMode } from "./progress.ts";
 import { checkSourceFolder, findLocalSource } from "./source.ts";
 import { checkTarTools, unpackTarBz2 } from "./unpack.ts";
@@ -117,13 +118,23 @@ async function plan(entry: ModelEntry, ctx: Context): Promise<Plan> {
 async function carryOut({ entry, problems, adopt }: Plan, ctx: Context): Promise<FetchedModel> {
   const base = { id: entry.id, kind: entry.kind };
   if (problems.length === 0) return { ...base, action: "present", source: null, problems };
+  let notThePinnedFile = false;
   if (adopt) {
     const root = modelFolder(ctx.modelsDir, entry);
-    log.info(`recording ${entry.id}, found complete in ${root}, in the lock`);
-    await writeLockEntry(ctx.modelsDir, entry.id, { url: entry.url, source: root, installedAt: new Date().toISOString(), files: await describeFolder(root) });
-    return { ...base, action: "adopted", source: root, problems };
+    const files = await describeFolder(root);
+    const single = singleFileOf(entry);
+    const pin = pinOf(entry);
+    if (single && pin && (files[single]?.sha256 !== pin.sha256 || files[single]?.size !== pin.size)) {
+      // Copied in by hand, but not the file the manifest pins: install the pinned one instead of recording it.
+      log.warn(`${entry.kind} model file ${join(root, single)} is not the file the manifest pins (sha256 ${pin.sha256}); installing ${entry.id} again`);
+      notThePinnedFile = true;
+    } else {
+      log.info(`recording ${entry.id}, found complete in ${root}, in the lock`);
+      await writeLockEntry(ctx.modelsDir, entry.id, { url: entry.url, source: root, installedAt: new Date().toISOString(), files });
+      return { ...base, action: "adopted", source: root, problems };
+    }
   }
-  const repairing = problems.some((p) => p.reason !== "not-installed");
+  const repairing = notThePinnedFile || problems.some((p) => p.reason !== "not-installed");
   if (repairing) log.warn(`${problems[0]!.message}; installing ${entry.id} again`);
   const source = await installModel(entry, ctx);
   return { ...base, action: repairing ? "repaired" : "installed", source, problems };
@@ -145,16 +156,25 @@ async function installModel(entry: ModelEntry, ctx: Context): Promise<string> {
     let archive: LockEntry["archive"];
     let downloaded: string | null = null;
     let singleDownload: string | null = null;
+    const single = singleFileOf(entry);
+    let pinSource: PinSource = { kind: "download" };
     if (ctx.from) {
       const local = findLocalSource(ctx.from, entry);
       source = local.path;
+      pinSource = { kind: "local", path: local.path };
       if (local.kind === "folder") {
         await copyTree(local.path, staging, entry.id, ctx.progress);
+        if (single) pinSource = { kind: "local", path: join(local.path, single) };
+        else if (pinOf(entry)) {
+          log.warn(`${entry.id} is copied from the unpacked folder ${local.path}: the sha256 the manifest pins is that of the archive ${downloadName(entry)}, which cannot be checked on unpacked files; they are recorded as found`);
+        }
       } else if (local.kind === "archive") {
+        await checkPinnedFile(entry, local.path, pinSource);
         const unpacked = await unpackTarBz2(local.path, staging, { label: entry.id, progress: ctx.progress, detail: `from ${local.path}` });
         archive = { name: basename(local.path), ...unpacked };
         root = await singleTopFolder(staging);
       } else {
+        checkPinnedSize(entry, local.path, pinSource); // the sha256 is checked on the copy, hashed for the lock anyway
         const target = join(staging, requiredPaths(entry)[0]!.path);
         await copyTree(local.path, target, entry.id, ctx.progress);
       }
@@ -173,6 +193,15 @@ async function installModel(entry: ModelEntry, ctx: Context): Promise<string> {
           const usb = setupCommand({ ...ctx.config, models: { ...ctx.config.models, from: "/media/usb" } });
           throw new ModelError(`${e.message}. Without internet, put the files on a USB stick (see docs/models.md)`, { fix: `${setupCommand(ctx.config)} (again), or ${usb}` });
         }
+      }
+      try {
+        // Before unpacking: a file that is not the pinned one is never unpacked. Single files are
+        // checked by size here and by sha256 once hashed for the lock (one read of a big file).
+        if (entry.archive === "tar.bz2") await checkPinnedFile(entry, downloaded, pinSource);
+        else checkPinnedSize(entry, downloaded, pinSource);
+      } catch (e) {
+        await rm(downloaded, { force: true }); // the next run downloads it again
+        throw e;
       }
       if (entry.archive === "tar.bz2") {
         try {
@@ -195,6 +224,7 @@ async function installModel(entry: ModelEntry, ctx: Context): Promise<string> {
     }
     await makeWritable(root);
     const files = await describeFolder(root);
+    if (single) checkPinnedHash(entry, join(root, single), files[single]!, pinSource);
     if (singleDownload) archive = { name: downloadName(entry)!, ...files[singleDownload]! };
     await moveIntoPlace(root, modelFolder(ctx.modelsDir, entry), ctx.modelsDir);
     await writeLockEntry(ctx.modelsDir, entry.id, { url: entry.url, source, installedAt: new Date().toISOString(), ...(archive ? { archive } : {}), files });
@@ -205,6 +235,11 @@ async function installModel(entry: ModelEntry, ctx: Context): Promise<string> {
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
+}
+
+/** For a model downloaded as one file (archive "none"): that file's path in the model folder; else null. */
+function singleFileOf(entry: ModelEntry): string | null {
+  return entry.archive === "none" ? requiredPaths(entry)[0]!.path : null;
 }
 
 /** The one folder an archive unpacked into, or the staging folder itself if it held several things. */

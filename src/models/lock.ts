@@ -1,6 +1,6 @@
 // <models.dir>/models.lock.json: per model id, the size and sha256 of every file installed
 // (and of the archive it came from), written once after a successful fetch. Later checks
-// compare against it: sizes on every start, sha256 on `bun run setup --verify`.
+// compare against it: sizes on every start, sha256 on `npm run setup -- --verify`.
 import { createReadStream, existsSync, readFileSync } from "node:fs";
 import { lstat, readdir, rename, writeFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";

@@ -25,7 +25,12 @@ const modelSchema = z.strictObject({
   type: z.string().min(1),
   description: z.string().optional(),
   url: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]),
+  /** Bytes of the download (archive or single file): exact when sha256 is pinned, else approximate (display, totals). */
   size: z.number().int().nonnegative(),
+  /** sha256 (lowercase hex) of the download. With it, a download or local copy of another size or hash is refused. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, "64 lowercase hex digits").optional(),
+  /** Where the pin comes from, or a text starting with "no pin known" (trust on first use). Required with a url. */
+  pin: z.string().min(1).optional(),
   archive: z.enum(["tar.bz2", "none"]),
   local: relPath,
   files: z.record(z.string(), z.union([relPath, z.array(relPath).min(1)])),
@@ -54,6 +59,8 @@ const manifestSchema = z.strictObject({
 });
 
 export type ModelKind = "stt" | "llm" | "tts" | "vad";
+/** How a manifest entry's "pin" starts when no sha256 is known for its download. */
+export const NO_PIN = "no pin known";
 export type ModelEntry = z.infer<typeof modelSchema>;
 export type ProfileEntry = z.infer<typeof profileSchema>;
 export type Manifest = z.infer<typeof manifestSchema>;
@@ -96,6 +103,11 @@ export function parseManifest(raw: unknown, source = "manifest"): Manifest {
       }
     }
     if (m.url && m.archive === "tar.bz2" && !m.url.endsWith(".tar.bz2")) problems.push(`${m.id}: archive is tar.bz2 but the url does not end in .tar.bz2`);
+    const unpinned = m.pin?.startsWith(NO_PIN) ?? false;
+    if (m.url && !m.pin) problems.push(`${m.id}: a download needs "pin": where its sha256 comes from, or "${NO_PIN}: ..." (say so explicitly)`);
+    if (m.sha256 && unpinned) problems.push(`${m.id}: has a sha256 but its pin says "${NO_PIN}"`);
+    if (m.sha256 && m.size === 0) problems.push(`${m.id}: a pinned sha256 needs the exact size in bytes`);
+    if (m.pin && !m.sha256 && !unpinned) problems.push(`${m.id}: "pin" describes a pin but there is no sha256 (or start it with "${NO_PIN}")`);
   }
   const voices = new Map<string, string>();
   for (const [name, p] of Object.entries(manifest.profiles)) {
@@ -147,6 +159,11 @@ export function downloadName(entry: ModelEntry): string | null {
   if (!entry.url) return null;
   const last = decodeURIComponent(new URL(entry.url).pathname.split("/").pop() ?? "");
   return last || null;
+}
+
+/** The exact size and sha256 a model's download must have, or null when none is pinned (trust on first use). */
+export function pinOf(entry: ModelEntry): { size: number; sha256: string } | null {
+  return entry.sha256 ? { size: entry.size, sha256: entry.sha256 } : null;
 }
 
 /** Every path a model's files map names, relative to the model folder, with whether it is a folder. */

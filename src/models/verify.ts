@@ -1,18 +1,20 @@
 // Is a profile's set of models installed and intact? Quick check (every start): the files the
 // manifest names exist and every file has the size the lock recorded. Full check
-// (`bun run setup --verify`): also the sha256 of every file. resolveProfile turns an intact
+// (`npm run setup -- --verify`): also the sha256 of every file. resolveProfile turns an intact
 // profile into absolute paths for the engines, or throws one ModelError saying what to run.
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DEFAULT_CONFIG_FILE } from "../config/load.ts";
 import { ModelError, type ModelProblem } from "./errors.ts";
-import { readLock, sha256File, type LockEntry } from "./lock.ts";
-import { getProfile, loadManifest, requiredPaths, type Manifest, type ModelEntry, type Profile } from "./manifest.ts";
+import { readLock, sha256File, type LockEntry, type LockedFile } from "./lock.ts";
+import { getProfile, loadManifest, pinOf, requiredPaths, type Manifest, type ModelEntry, type Profile } from "./manifest.ts";
 import type { ResolvedProfile, SttModelType, TtsModelType } from "./types.ts";
 
 /** The part of the configuration the model layer reads (a LoadedConfig fits). */
 export interface ModelsConfig {
   models: { profile: string; from: string; dir: string };
+  /** [stt] language, checked against the profile's STT model by ensureModels (a LoadedConfig has it). */
+  stt?: { language: string };
   /** The config file it was read from, when not the default one (named in fix commands). */
   file?: string;
 }
@@ -56,7 +58,21 @@ export function checkModel(modelsDir: string, entry: ModelEntry, lockEntry: Lock
     }
     if (size !== locked.size) problems.push(problem(abs, "wrong-size", `${entry.kind} model file ${abs} is damaged (${size} bytes, expected ${locked.size})`));
   }
+  const installedFrom = pinnedHashOf(entry, lockEntry);
+  const pin = pinOf(entry);
+  if (pin && installedFrom && installedFrom.sha256 !== pin.sha256) {
+    // Installed before the manifest pinned this file, or from another version: not the file the manifest names.
+    problems.push(
+      problem(root, "not-pinned-file", `${entry.kind} model ${entry.id} in ${root} was installed from a file with sha256 ${installedFrom.sha256}, not the one the manifest pins (${pin.sha256})`),
+    );
+  }
   return problems;
+}
+
+/** What the lock recorded for the file a pin is about: the archive, or the single file; null when unknown (installed from an unpacked folder). */
+function pinnedHashOf(entry: ModelEntry, lockEntry: LockEntry): LockedFile | null {
+  if (entry.archive === "tar.bz2") return lockEntry.archive ?? null;
+  return lockEntry.files[requiredPaths(entry)[0]!.path] ?? null;
 }
 
 /** Quick check plus the sha256 of every locked file. */
@@ -115,15 +131,20 @@ export function notReadyError(config: ModelsConfig, profile: Profile, problems: 
   });
 }
 
-/** The exact `bun run setup` command for this configuration, e.g. `HEARTH_MODELS_FROM=/media/usb bun run setup --profile test`. */
+/**
+ * The exact setup command for this configuration, e.g. `HEARTH_MODELS_FROM=/media/usb npm run setup -- --profile test`.
+ * npm, not bun: a machine with only Node.js and npm has no `bun` on its PATH (npm scripts find the one in node_modules).
+ */
 export function setupCommand(config: ModelsConfig, options: { from?: string; verify?: boolean } = {}): string {
   const parts: string[] = [];
   const from = options.from ?? config.models.from;
   if (from) parts.push(`HEARTH_MODELS_FROM=${shellQuote(from)}`);
-  parts.push("bun run setup");
-  if (config.file && resolve(config.file) !== DEFAULT_CONFIG_FILE) parts.push(`--config ${shellQuote(config.file)}`);
-  if (config.models.profile !== "pi") parts.push(`--profile ${shellQuote(config.models.profile)}`);
-  if (options.verify) parts.push("--verify");
+  parts.push("npm run setup");
+  const args: string[] = [];
+  if (config.file && resolve(config.file) !== DEFAULT_CONFIG_FILE) args.push(`--config ${shellQuote(config.file)}`);
+  if (config.models.profile !== "pi") args.push(`--profile ${shellQuote(config.models.profile)}`);
+  if (options.verify) args.push("--verify");
+  if (args.length) parts.push("--", ...args);
   return parts.join(" ");
 }
 

@@ -1,7 +1,7 @@
 // scripts/install-pi.sh --dry-run on this Debian machine: it must decide and print every step
 // and change nothing. (The real run needs systemd as PID 1, which this machine does not have.)
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -29,6 +29,21 @@ function install(args: string[], env: Record<string, string> = {}) {
 function meminfo(kb: number): string {
   const path = join(scratch, `meminfo-${kb}`);
   writeFileSync(path, `MemTotal:       ${kb} kB\nMemFree:        1000 kB\n`);
+  return path;
+}
+
+/** A device-tree model file as the kernel has it (NUL-terminated); "" for a machine without one. */
+function board(model: string): string {
+  const path = join(scratch, `board-${model.replace(/\W+/g, "-") || "none"}`);
+  if (model) writeFileSync(path, `${model}\0`);
+  return path; // for "", a file that does not exist
+}
+
+/** A `node` that only prints a version. */
+function fakeNode(version: string): string {
+  const path = join(scratch, `node-${version}`);
+  writeFileSync(path, `#!/bin/sh\necho ${version}\n`);
+  chmodSync(path, 0o755);
   return path;
 }
 
@@ -72,21 +87,79 @@ test("a dry run on this machine prints every key step and exits 0", () => {
   expect(out).toContain(`MQTT for the toys: ${ip}:1883`);
 });
 
-test("the profile follows RAM: below 6 GB 'pi', from 6 GB 'pi-8gb'; --profile overrides and says so", () => {
-  const small = install(["--dry-run"], { HEARTH_INSTALL_MEMINFO: meminfo(3_884_000) });
+test("on an unknown board the profile follows RAM: below 6 GB 'pi', from 6 GB 'pi-8gb'; --profile overrides and says so", () => {
+  const noBoard = board("");
+  const small = install(["--dry-run"], { HEARTH_INSTALL_MEMINFO: meminfo(3_884_000), HEARTH_INSTALL_BOARD_MODEL: noBoard });
   expect(small.code).toBe(0);
+  expect(small.out).toContain("board: unknown (no device-tree model in /proc/device-tree/model or /sys/firmware/devicetree/base/model): choosing by RAM");
   expect(small.out).toContain("RAM: 3.7 GB (MemTotal 3884000 kB) is below 6 GB -> profile 'pi'");
   expect(small.out).toContain("MemoryMax=1800M");
-  const big = install(["--dry-run"], { HEARTH_INSTALL_MEMINFO: meminfo(8_000_000) });
+  const big = install(["--dry-run"], { HEARTH_INSTALL_MEMINFO: meminfo(8_000_000), HEARTH_INSTALL_BOARD_MODEL: noBoard });
   expect(big.out).toContain("RAM: 7.6 GB (MemTotal 8000000 kB) is 6 GB or more -> profile 'pi-8gb'");
   expect(big.out).toContain("MemoryMax=4G");
-  const forced = install(["--dry-run", "--profile", "test"], { HEARTH_INSTALL_MEMINFO: meminfo(8_000_000) });
+  const forced = install(["--dry-run", "--profile", "test"], { HEARTH_INSTALL_MEMINFO: meminfo(8_000_000), HEARTH_INSTALL_BOARD_MODEL: noBoard });
   expect(forced.code).toBe(0);
-  expect(forced.out).toContain("using profile 'test' as asked with --profile (RAM alone would pick 'pi-8gb')");
+  expect(forced.out).toContain("using profile 'test' as asked with --profile (board and RAM alone would pick 'pi-8gb')");
   expect(forced.out).toContain("--profile test");
   const unknown = install(["--dry-run", "--profile=pi-99gb"]);
   expect(unknown.code).not.toBe(0);
   expect(unknown.out).toContain("profile 'pi-99gb' is not in");
+});
+
+test("the profile follows the board: a Pi 4 gets 'pi' whatever its RAM, a Pi 5 with 8 GB 'pi-8gb'", () => {
+  const choose = (model: string, kb: number) => {
+    const r = install(["--dry-run"], { HEARTH_INSTALL_MEMINFO: meminfo(kb), HEARTH_INSTALL_BOARD_MODEL: board(model) });
+    expect(r.code).toBe(0);
+    return r.out;
+  };
+  const pi4 = choose("Raspberry Pi 4 Model B Rev 1.5", 7_998_000);
+  expect(pi4).toContain(`board: Raspberry Pi 4 Model B Rev 1.5 (from ${board("Raspberry Pi 4 Model B Rev 1.5")})`);
+  expect(pi4).toContain("RAM: 7.6 GB (MemTotal 7998000 kB); a Raspberry Pi 4 -> profile 'pi' (Qwen2.5-0.5B) whatever its RAM");
+  expect(pi4).toContain("using profile 'pi'");
+  expect(pi4).toMatch(/bun run setup --config \/etc\/hearth\/config\.toml --profile pi\s*$/m);
+  expect(pi4).toContain("MemoryMax=1800M");
+  expect(choose("Raspberry Pi 400 Rev 1.0", 3_884_000)).toContain("a Raspberry Pi 4 -> profile 'pi'");
+  const pi5big = choose("Raspberry Pi 5 Model B Rev 1.0", 8_245_000);
+  expect(pi5big).toContain("RAM: 7.9 GB (MemTotal 8245000 kB); a Raspberry Pi 5 with 8 GB or more -> profile 'pi-8gb' (the larger Qwen2.5-1.5B)");
+  expect(pi5big).toContain("using profile 'pi-8gb'");
+  expect(pi5big).toContain("MemoryMax=4G");
+  const pi5small = choose("Raspberry Pi 5 Model B Rev 1.0", 4_045_000);
+  expect(pi5small).toContain("a Raspberry Pi 5 with less than 8 GB -> profile 'pi' (Qwen2.5-0.5B)");
+  expect(pi5small).toContain("using profile 'pi'");
+  const other = choose("Radxa ROCK 5B", 16_000_000);
+  expect(other).toContain("board: Radxa ROCK 5B");
+  expect(other).toContain("not a Raspberry Pi 4 or 5: choosing by RAM");
+  expect(other).toContain("is 6 GB or more -> profile 'pi-8gb'");
+  // pi-yue (the Cantonese SenseVoice) is a profile like the others
+  const yue = install(["--dry-run", "--profile", "pi-yue"], { HEARTH_INSTALL_BOARD_MODEL: board("Raspberry Pi 5 Model B Rev 1.0"), HEARTH_INSTALL_MEMINFO: meminfo(8_245_000) });
+  expect(yue.code).toBe(0);
+  expect(yue.out).toContain("using profile 'pi-yue' as asked with --profile (board and RAM alone would pick 'pi-8gb')");
+  expect(yue.out).not.toContain("is not one of");
+  expect(yue.out).toContain("MemoryMax=1800M");
+});
+
+test("Node.js older than 20 is named, with where to get a newer one: a dry run shows it, a real run stops", () => {
+  const ok = install(["--dry-run"]);
+  expect(ok.out).toMatch(/Node\.js: the installed Node\.js \(\S+\) is v\d+\.\d+\.\d+: fine \(Hearth needs 20 or newer\)/);
+  const old = fakeNode("v18.19.0");
+  const dry = install(["--dry-run"], { HEARTH_INSTALL_NODE: old });
+  expect(dry.code).toBe(0);
+  expect(dry.out).toContain(
+    `WARNING: the installed Node.js (${old}) is v18.19.0, but Hearth's dependencies need Node.js 20 or newer (Debian 12 / Raspberry Pi OS Bookworm's apt has 18). ` +
+      `A real run stops here: install Node.js 20 or newer from nodejs.org (the Linux ARM64 or x64 binary) or from your distribution's backports, check that 'node --version' prints v20 or later, then run this installer again.`,
+  );
+  // the real run's check (sourcing the script defines its steps without running them): it stops before changing anything
+  const real = Bun.spawnSync(["bash", "-c", `source ${SCRIPT}; DRY_RUN=0; check_node; echo "went on"`], { env: { ...process.env, HEARTH_INSTALL_NODE: old } as Record<string, string>, stderr: "pipe", stdout: "pipe" });
+  const out = real.stdout.toString() + real.stderr.toString();
+  expect(real.exitCode).toBe(1);
+  expect(out).toContain(`ERROR: the installed Node.js (${old}) is v18.19.0, but Hearth's dependencies need Node.js 20 or newer`);
+  expect(out).toContain("install Node.js 20 or newer from nodejs.org");
+  expect(out).not.toContain("went on");
+  // no node at all: what apt would install is checked instead
+  const none = install(["--dry-run"], { HEARTH_INSTALL_NODE: join(scratch, "no-such-node") });
+  expect(none.code).toBe(0);
+  expect(none.out).toContain("Node.js: the Node.js apt would install (package nodejs) is");
+  expect(none.out).toContain("missing: nodejs");
 });
 
 test("an existing config.toml is kept, with its profile, on upgrade", () => {
@@ -98,7 +171,7 @@ test("an existing config.toml is kept, with its profile, on upgrade", () => {
   expect(code).toBe(0);
   expect(out).toContain(`${etc}/config.toml exists: kept (your settings survive upgrades)`);
   expect(out).not.toContain(`would write ${etc}/config.toml`);
-  expect(out).toContain(`keeping profile 'test' from your ${etc}/config.toml (RAM alone would pick 'pi'`);
+  expect(out).toContain(`keeping profile 'test' from your ${etc}/config.toml (board and RAM alone would pick 'pi'`);
   expect(out).toContain("MemoryMax=1G");
   // ports come from the kept file
   expect(out).toContain("http://127.0.0.1:9090/health");

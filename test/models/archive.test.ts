@@ -37,6 +37,7 @@ function manifestFor(base: string, dropBase: string, extra: Partial<Record<"stt"
     { id: "broken-voice", kind: "tts", type: "vits", url: `${base}/files/broken.tar.bz2`, size: 1000, archive: "tar.bz2", local: "tts/broken", files: { model: "voice.onnx", tokens: "tokens.txt" }, language: "en", speakers: 1, license: "test" },
     { id: "incomplete-voice", kind: "tts", type: "vits", url: `${base}/files/voice.tar.bz2`, size: 1000, archive: "tar.bz2", local: "tts/incomplete", files: { model: "voice.onnx", tokens: "tokens.txt", lexicon: "lexicon.txt" }, language: "en", speakers: 1, license: "test" },
   ];
+  for (const m of models) (m as { pin?: string }).pin = "no pin known: test fixture";
   return parseManifest({
     version: 1,
     default: "mini",
@@ -149,7 +150,7 @@ describe("fetching over HTTP", () => {
     const err = await fetchProfile(cfg("gone"), { ...opts(), manifest: manifest2 }).catch((e) => e);
     expect(err).toBeInstanceOf(ModelError);
     expect(err.message).toContain(`cannot download mini-vad from ${srv.url}/files/gone.onnx: HTTP 404`);
-    expect(err.message).toContain("Fix: bun run setup --profile mini (again), or HEARTH_MODELS_FROM=/media/usb bun run setup --profile mini");
+    expect(err.message).toContain("Fix: npm run setup -- --profile mini (again), or HEARTH_MODELS_FROM=/media/usb npm run setup -- --profile mini");
   });
 
   test("a damaged archive fails clearly, installs nothing and is deleted so the next run downloads it again", async () => {

@@ -101,7 +101,7 @@ describe("the test profile from a local folder", () => {
     expect(err.status).toBe(503);
     expect(err.message).toContain(file);
     expect(err.message).toContain("damaged (100 bytes, expected 946)");
-    expect(err.message).toContain(`Fix: HEARTH_MODELS_FROM=${FIXTURES} bun run setup --profile test`);
+    expect(err.message).toContain(`Fix: HEARTH_MODELS_FROM=${FIXTURES} npm run setup -- --profile test`);
     expect(err.problems.map((p) => p.reason)).toEqual(["wrong-size"]);
     expect((await verifyProfile(config)).map((p) => p.path)).toEqual([file]);
 
@@ -196,18 +196,18 @@ describe("local-only models without a from folder", () => {
     expect(err).toBeInstanceOf(ModelError);
     expect(err.message).toContain("stt model whisper-tiny.en-int8 has no download URL");
     expect(err.message).toContain("set HEARTH_MODELS_FROM");
-    expect(err.message).toContain("Fix: HEARTH_MODELS_FROM=/path/to/models bun run setup --profile test");
+    expect(err.message).toContain("Fix: HEARTH_MODELS_FROM=/path/to/models npm run setup -- --profile test");
     expect(fetched).toBe(0);
     expect(existsSync(join(dir, "silero-vad"))).toBe(false);
 
     const notReady = expectModelError(() => resolveProfile(cfg));
     expect(notReady.message).toContain(`stt model whisper-tiny.en-int8 is not installed (no folder ${dir}/whisper-tiny.en-int8)`);
     expect(notReady.message).toContain("(and 3 more problems)");
-    expect(notReady.message).toContain("HEARTH_MODELS_FROM=/path/to/models bun run setup --profile test");
+    expect(notReady.message).toContain("HEARTH_MODELS_FROM=/path/to/models npm run setup -- --profile test");
   });
 
   test("an unknown profile lists the profiles there are", () => {
     const err = expectModelError(() => resolveProfile({ models: { profile: "pi-16gb", from: "", dir: tmp } }));
-    expect(err.message).toContain(`unknown model profile "pi-16gb": the manifest has pi, pi-8gb, test`);
+    expect(err.message).toContain(`unknown model profile "pi-16gb": the manifest has pi, pi-8gb, pi-yue, test`);
   });
 });

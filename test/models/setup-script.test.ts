@@ -1,4 +1,4 @@
-// scripts/fetch-models.ts (`bun run setup`) as a user runs it: exit codes and the one error line.
+// scripts/fetch-models.ts (`npm run setup`) as a user runs it: exit codes and the one error line.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,7 +24,7 @@ function setup(...args: string[]) {
   return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 
-describe("bun run setup", () => {
+describe("npm run setup", () => {
   test("--list shows every profile with its models, sizes and state", () => {
     const r = setup("--list");
     expect(r.code).toBe(0);
@@ -41,7 +41,7 @@ describe("bun run setup", () => {
     const lines = r.stderr.trim().split("\n");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toStartWith("error: stt model whisper-tiny.en-int8 has no download URL");
-    expect(lines[0]).toContain("HEARTH_MODELS_FROM=/path/to/models bun run setup");
+    expect(lines[0]).toEndWith(`HEARTH_MODELS_FROM=/path/to/models npm run setup -- --config ${configFile} --profile test`);
   });
 
   test("--from a folder that does not exist fails with exit 1", () => {
