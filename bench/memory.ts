@@ -7,7 +7,7 @@ import { verdict, type Row, type Section } from "./report.ts";
 import { ROOT, type BenchContext } from "./setup.ts";
 import { round, stat } from "./stats.ts";
 import { sseChat } from "./llm.ts";
-import { freePort } from "../test/toy/helpers.ts";
+import { freePort } from "../test/modelDependent/folotoy/helpers.ts";
 
 
 /** VmRSS and VmHWM in MB, or undefined once the process is gone. */

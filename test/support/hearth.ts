@@ -5,10 +5,11 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startHearth, type Hearth } from "../../src/app.ts";
 import { loadConfig, type LoadedConfig } from "../../src/config/load.ts";
+import { AUDIO, SHARED } from "./paths.ts";
 
-export const SHARED = resolve(import.meta.dir, "../../../shared");
+export { AUDIO, SHARED };
+
 export const MODELS_FROM = resolve(process.env.HEARTH_MODELS_FROM ?? join(SHARED, "models"));
-export const AUDIO = join(SHARED, "audio");
 /** One models folder for the whole run, so the fixtures are copied once. */
 export const TEST_MODELS_DIR = resolve(process.env.HEARTH_TEST_MODELS_DIR ?? join(tmpdir(), "hearth-test-models"));
 
