@@ -1,49 +1,25 @@
 // The turn runner with fake engines: event order, history that survives a restart, a newer turn
 // cancelling the older, the reply timeout, a full LLM queue, a device that goes away.
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { ConversationStore } from "../../../src/conversations/store.ts";
 import { Busy } from "../../../src/errors.ts";
 import { setLogLevel } from "../../../src/log.ts";
-import { SpokenLines } from "../../../src/pipeline/lines.ts";
-import { RolesFile } from "../../../src/pipeline/roles.ts";
-import { TurnRunner } from "../../../src/pipeline/turns.ts";
 import type { TurnEvent, TurnRequest } from "../../../src/pipeline/types.ts";
-import { Voices } from "../../../src/pipeline/voices.ts";
-import { fakeEngines, someAudio } from "../../support/fake-engines.ts";
+import { someAudio } from "../../support/fake-engines.ts";
+import { fakePipeline } from "../../support/fake-pipeline.ts";
 
 setLogLevel("error");
 
-const ROLES = {
-  "1": { prompt: "You are a rabbit.", start_text: "Hi, I am a rabbit.", max_message_count: 4, language: "en" },
-  "2": { prompt: "你是一只熊猫。", max_message_count: 4, language: "zh" },
-};
-
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
 });
 
-function setup(stateDir = mkdtempSync(join(tmpdir(), "hearth-turns-")), replyTimeoutMs = 10_000) {
-  if (!dirs.includes(stateDir)) dirs.push(stateDir);
-  const fakes = fakeEngines();
-  writeFileSync(join(stateDir, "roles.json"), JSON.stringify(ROLES));
-  const roles = new RolesFile(join(stateDir, "roles.json"));
-  roles.load();
-  const conversations = new ConversationStore({ dir: join(stateDir, "conversations"), retentionDays: 30, maxExchanges: 50, maxTurns: 100 });
-  conversations.load();
-  const voices = new Voices(fakes.engines.tts, { defaultVoice: "", voiceMap: {} });
-  const runner = new TurnRunner({
-    engines: fakes.engines,
-    voices,
-    lines: new SpokenLines(fakes.engines.tts),
-    conversations,
-    roles: () => roles.current,
-    settings: { systemPrompt: "Be kind.", separators: ".!?", maxTokens: 100, replyTimeoutMs },
-  });
-  return { ...fakes, runner, conversations, stateDir };
+function setup(stateDir?: string, replyTimeoutMs = 10_000) {
+  const fake = fakePipeline({ stateDir, replyTimeoutMs });
+  if (!stateDir) cleanups.push(fake.cleanup);
+  return { ...fake, runner: fake.pipeline.turns, conversations: fake.pipeline.conversations };
 }
 
 const request = (over: Partial<TurnRequest> = {}): TurnRequest => ({
@@ -85,10 +61,10 @@ describe("a turn", () => {
     const first = setup();
     first.stt.transcripts = ["what is your name"];
     await collect(first.runner.start(request()).events);
-    await first.runner.stop();
-    first.conversations.stop();
+    await first.pipeline.stop();
 
     const again = setup(first.stateDir);
+    cleanups.push(again.cleanup);
     again.stt.transcripts = ["and where do you live"];
     await collect(again.runner.start(request()).events);
     expect(again.llm.seen[0]!.map((m) => `${m.role}: ${m.content}`)).toEqual([

@@ -1,0 +1,59 @@
+// A real pipeline (runner, roles, conversations, voices) on fake engines, in a temporary folder.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConversationStore } from "../../src/conversations/store.ts";
+import { SpokenLines } from "../../src/pipeline/lines.ts";
+import type { Pipeline } from "../../src/pipeline/pipeline.ts";
+import { RolesFile } from "../../src/pipeline/roles.ts";
+import { collectAudio } from "../../src/pipeline/speak.ts";
+import { TurnRunner } from "../../src/pipeline/turns.ts";
+import { Voices } from "../../src/pipeline/voices.ts";
+import { fakeEngines } from "./fake-engines.ts";
+
+export const FAKE_ROLES = {
+  "1": { prompt: "You are a rabbit.", start_text: "Hi, I am a rabbit.", max_message_count: 4, language: "en" },
+  "2": { prompt: "你是一只熊猫。", max_message_count: 4, language: "zh" },
+};
+
+export function fakePipeline(opts: { stateDir?: string; replyTimeoutMs?: number; roles?: object } = {}) {
+  const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "hearth-pipeline-"));
+  const fakes = fakeEngines();
+  writeFileSync(join(stateDir, "roles.json"), JSON.stringify(opts.roles ?? FAKE_ROLES));
+  const roles = new RolesFile(join(stateDir, "roles.json"));
+  roles.load();
+  const conversations = new ConversationStore({ dir: join(stateDir, "conversations"), retentionDays: 30, maxExchanges: 50, maxTurns: 100 });
+  conversations.load();
+  const voices = new Voices(fakes.engines.tts, { defaultVoice: "", voiceMap: {} });
+  const lines = new SpokenLines(fakes.engines.tts);
+  const turns = new TurnRunner({
+    engines: fakes.engines,
+    voices,
+    lines,
+    conversations,
+    roles: () => roles.current,
+    settings: { systemPrompt: "Be kind.", separators: ".!?", maxTokens: 100, replyTimeoutMs: opts.replyTimeoutMs ?? 10_000 },
+  });
+  const pipeline: Pipeline = {
+    engines: fakes.engines,
+    voices,
+    roles,
+    conversations,
+    lines,
+    turns,
+    say: (text, voice, speed) => collectAudio(fakes.engines.tts.synthesize(text, { voice, speed })),
+    async stop() {
+      await turns.stop();
+      conversations.stop();
+    },
+  };
+  return {
+    ...fakes,
+    pipeline,
+    stateDir,
+    async cleanup() {
+      await pipeline.stop();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
