@@ -1,5 +1,6 @@
 // Speech to text with the sherpa-onnx OfflineRecognizer: VAD-gated, window-sized pieces, one decode at a time.
 import sherpa from "sherpa-onnx-node";
+import { normalizeLevel } from "../../audio/level.ts";
 import { resample } from "../../audio/resample.ts";
 import { Cancelled, NotReady } from "../../errors.ts";
 import { logger } from "../../log.ts";
@@ -7,6 +8,7 @@ import { metrics } from "../../metrics.ts";
 import type { SttModel } from "../../models/types.ts";
 import { SerialQueue } from "../queue.ts";
 import type { Stt, Transcript, TranscriptSegment, TranscribeOptions, Vad } from "../types.ts";
+import { stripAnnotations } from "./annotations.ts";
 
 const log = logger("stt");
 const SAMPLE_RATE = 16000;
@@ -48,11 +50,15 @@ export class SherpaStt implements Stt {
   }
 
   /**
-   * Transcribes mono audio at any rate. Non-speech gives "" (Whisper would invent text on
-   * silence); audio longer than the model's window is cut at VAD pauses, never truncated.
+   * Transcribes mono audio at any rate. Quiet recordings are brought to speech level first
+   * (toy microphones record around -50 dBFS). Non-speech gives "" (Whisper would invent text on
+   * silence), and so does a transcript of annotations only ("[BLANK_AUDIO]"); audio longer than
+   * the model's window is cut at VAD pauses, never truncated.
    */
   async transcribe(samples: Float32Array, sampleRate: number, opts: TranscribeOptions = {}): Promise<Transcript> {
-    const audio = sampleRate === SAMPLE_RATE ? samples : resample(samples, sampleRate, SAMPLE_RATE);
+    const input = sampleRate === SAMPLE_RATE ? samples : resample(samples, sampleRate, SAMPLE_RATE);
+    const { samples: audio, level, gainDb } = normalizeLevel(input, SAMPLE_RATE);
+    if (gainDb > 0) log.debug("level normalized", { gainDb: round(gainDb), speechDb: round(level.speechDb), floorDb: round(level.floorDb) });
     const duration = audio.length / SAMPLE_RATE;
     // Audio that fits the window is decoded whole, so the VAD only has to find some speech in it.
     const fits = duration <= this.model.windowSeconds;
@@ -66,7 +72,7 @@ export class SherpaStt implements Stt {
     let detected = language;
     for (const piece of pieces) {
       const result = await this.decode(piece.samples, opts.signal);
-      const text = result.text.trim();
+      const text = stripAnnotations(result.text);
       if (result.lang) detected ||= normalizeLanguageTag(result.lang);
       if (!text) continue;
       const segment = { start: piece.start, end: piece.start + piece.samples.length / SAMPLE_RATE, text };
@@ -111,6 +117,8 @@ function cutAtPauses(audio: Float32Array, speech: { start: number; samples: Floa
     return { start: a / SAMPLE_RATE, samples: audio.subarray(a, Math.min(audio.length, to + pad)) };
   });
 }
+
+const round = (db: number) => Math.round(db * 10) / 10;
 
 /** SenseVoice reports "<|en|>"; keep the bare ISO code. */
 function normalizeLanguageTag(tag: string): string {
