@@ -3,13 +3,14 @@ import { benchConcurrency } from "./concurrency.ts";
 import { benchLlm } from "./llm.ts";
 import { benchMemory } from "./memory.ts";
 import { benchMp3Section } from "./mp3.ts";
+import { benchSafety } from "./safety.ts";
 import { environment, loadNow, table, writeResults, type Section } from "./report.ts";
 import { setup, type BenchContext } from "./setup.ts";
 import { benchStt } from "./stt.ts";
 import { benchToy } from "./toy.ts";
 import { benchTts } from "./tts.ts";
 
-export const SECTIONS = ["stt", "llm", "tts", "mp3", "toy", "concurrency", "memory"] as const;
+export const SECTIONS = ["stt", "llm", "tts", "mp3", "toy", "concurrency", "memory", "safety"] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
 const RUNNERS: Record<SectionName, (ctx: BenchContext) => Promise<Omit<Section, "seconds">>> = {
@@ -20,9 +21,10 @@ const RUNNERS: Record<SectionName, (ctx: BenchContext) => Promise<Omit<Section, 
   toy: benchToy,
   concurrency: (ctx) => benchConcurrency(ctx),
   memory: benchMemory,
+  safety: () => benchSafety(),
 };
 
-const TITLES: Record<SectionName, string> = { stt: "STT", llm: "LLM", tts: "TTS", mp3: "MP3", toy: "Toy turn", concurrency: "Concurrency", memory: "Memory" };
+const TITLES: Record<SectionName, string> = { stt: "STT", llm: "LLM", tts: "TTS", mp3: "MP3", toy: "Toy turn", concurrency: "Concurrency", memory: "Memory", safety: "Safety" };
 
 export interface RunOptions {
   profile: string;
@@ -44,7 +46,7 @@ export async function runBench(opts: RunOptions): Promise<{ sections: Section[];
   env.models = { stt: engines.profile.stt.id, llm: engines.profile.llm.id, tts: engines.profile.tts.map((t) => t.id).join(","), vad: engines.profile.vad.id };
   env.settings = {
     "stt.threads": ctx.config.stt.threads,
-    "llm.threads": ctx.env.HEARTH_LLM_THREADS === "1" && !process.env.HEARTH_LLM_THREADS ? "1 (config.toml says 2; lowered on this 2-core machine, see LLM thread check)" : ctx.config.llm.threads,
+    "llm.threads": ctx.config.llm.threads,
     "llm.context_size": ctx.config.llm.context_size,
     "llm.sequences": ctx.config.llm.sequences,
     "tts.threads": ctx.config.tts.threads,

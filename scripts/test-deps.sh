@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite drives for real: sox/lame/ffmpeg and friends make
-# audio fixtures, mosquitto is the external MQTT broker, chromium runs the console tests, and
+# audio fixtures, festival speaks test prompts (its HTS voice is clear enough for Whisper), mosquitto is the external MQTT broker, chromium runs the console tests, and
 # systemd provides systemd-analyze. Run as root (CI is); otherwise it says what is missing.
 set -euo pipefail
-packages=(sox libsox-fmt-all lame flac opus-tools vorbis-tools ffmpeg mosquitto chromium systemd tar bzip2 python3)
+packages=(sox libsox-fmt-all lame flac opus-tools vorbis-tools ffmpeg mosquitto chromium systemd tar bzip2 python3 festival festvox-us-slt-hts)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

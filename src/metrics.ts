@@ -22,6 +22,7 @@ const stageSeconds = new Histogram({
 const queueDepth = new Gauge({ name: "hearth_queue_depth", help: "Requests waiting for an engine", labelNames: ["engine"], registers: [registry] });
 // Every engine has a series from the start, so an idle appliance shows 0 rather than nothing.
 for (const engine of ["stt", "llm", "tts"]) queueDepth.set({ engine }, 0);
+const safety = new Counter({ name: "hearth_safety_total", help: "Safety verdicts other than allowed, by verdict and category", labelNames: ["verdict", "category"], registers: [registry] });
 const toysConnected = new Gauge({ name: "hearth_toys_connected", help: "Toys connected over MQTT", registers: [registry] });
 
 export const metrics = {
@@ -32,6 +33,7 @@ export const metrics = {
   observeStage: (stage: Stage, seconds: number, source: TurnSource) => stageSeconds.observe({ stage, source }, seconds),
   setQueueDepth: (engine: "stt" | "llm" | "tts", depth: number) => queueDepth.set({ engine }, depth),
   setToysConnected: (n: number) => toysConnected.set(n),
+  countSafety: (verdict: string, category: string) => safety.inc({ verdict, category }),
 };
 
 export async function renderMetrics(): Promise<{ body: string; contentType: string }> {

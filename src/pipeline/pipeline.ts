@@ -49,6 +49,8 @@ export function startPipeline(config: LoadedConfig, engines: Engines): Pipeline 
       separators: config.toy.sentence_separators,
       maxTokens: config.llm.max_tokens,
       replyTimeoutMs: config.toy.reply_timeout_seconds * 1000,
+      heardNothingLine: config.toy.heard_nothing_reply,
+      safety: { level: config.safety.level, categories: config.safety.categories, blockedPhrases: config.safety.blocked_phrases },
     },
   });
   return {

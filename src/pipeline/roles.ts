@@ -39,6 +39,10 @@ const roleFields = {
   speed: numeric.pipe(z.number().min(0.25).max(4)).nullish(),
   /** Advanced (Hearth): a GBNF grammar every reply of this role must match. */
   grammar: z.string().nullish(),
+  /** Hearth: "strict" makes the safety layer stricter for this role (a role can never relax it). */
+  safety_level: z.enum(["standard", "strict"]).nullish(),
+  /** Hearth: words or phrases this role never hears or says (added to [safety] blocked_phrases). */
+  blocked_phrases: z.array(z.string().min(1)).nullish(),
 };
 
 export const roleSchema = z.looseObject(roleFields);
@@ -60,6 +64,8 @@ export interface Role {
   language?: string;
   speed?: number;
   grammar?: string;
+  safety_level?: "standard" | "strict";
+  blocked_phrases?: string[];
 }
 
 export interface RolesConfig {
@@ -248,6 +254,7 @@ export class RolesFile {
     const parsed = parseRoles(text);
     if (!parsed.ok) return this.fail(parsed.error);
     this.lastText = text;
+    if (this.lastError) log.info("roles file is good again: the new roles are in force", { file: this.file });
     this.lastError = undefined;
     this.config = parsed.config;
     if (parsed.ignored.length) {

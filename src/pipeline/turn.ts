@@ -8,9 +8,11 @@ import { logger } from "../log.ts";
 import { metrics } from "../metrics.ts";
 import type { LineKind, SpokenLines } from "./lines.ts";
 import { lineText } from "./lines.ts";
+import { checkInput, checkOutput, safetyLine, type SafetyPolicy, type SafetyVerdict } from "./safety/index.ts";
 import { buildMessages, roleChatOptions, type Exchange } from "./prompt.ts";
 import type { Role } from "./roles.ts";
 import { replySentences, synthesizeAhead } from "./speak.ts";
+import { splitText } from "./sentences.ts";
 import type { TurnEvent, TurnRecord, TurnRequest } from "./types.ts";
 
 const log = logger("turn");
@@ -22,6 +24,8 @@ export interface TurnSettings {
   separators: string;
   /** [llm] max_tokens: a reply's length when neither the request nor the role sets one. */
   maxTokens: number;
+  /** [toy] heard_nothing_reply: a recording with no speech gets "I didn't catch that". */
+  heardNothingLine: boolean;
 }
 
 /** Everything one turn needs, resolved by the runner. */
@@ -36,6 +40,8 @@ export interface TurnContext {
   voice: string;
   /** The conversation so far, oldest first. */
   history: readonly Exchange[];
+  /** The safety policy of this turn: the parent's settings, made stricter by the role's. */
+  safety: SafetyPolicy;
   /** Aborted by a newer turn, the reply timeout, the front end or shutdown; its reason says which. */
   signal: AbortSignal;
 }
@@ -63,8 +69,16 @@ export async function* runTurn(ctx: TurnContext): AsyncGenerator<TurnEvent> {
     checkCancelled();
     if (!text) {
       record.outcome = "heard_nothing";
-      record.explanation = "Nothing was heard in the recording, so there was no reply.";
-      log.info("heard nothing: no reply", { conversation: conversationId(request.key), sttMs: record.timings.sttMs });
+      log.info("heard nothing", { conversation: conversationId(request.key), sttMs: record.timings.sttMs });
+      if (speak && ctx.settings.heardNothingLine) {
+        // Never silent: the child hears that the toy is listening, but nothing is answered as speech.
+        record.explanation = "Nothing was heard in the recording, so the toy asked to hear it again.";
+        const event = await lineEvent(ctx, lineText("heard_nothing", languageOf(ctx.role)), 1);
+        spoken++;
+        yield event;
+      } else {
+        record.explanation = "Nothing was heard in the recording, so there was no reply.";
+      }
       record.timings.totalMs = since();
       yield { type: "done", record };
       return;
@@ -72,6 +86,22 @@ export async function* runTurn(ctx: TurnContext): AsyncGenerator<TurnEvent> {
     record.transcript = text;
     yield { type: "heard", text };
     log.info("heard", { conversation: conversationId(request.key), text, sttMs: record.timings.sttMs });
+
+    // Safety sits outside the model: a risky request never reaches it.
+    const input = checkInput(text, ctx.safety);
+    if (input.verdict !== "allowed") {
+      record.safety = input;
+      const line = safetyLine(input.verdict === "care" ? "care" : "redirect", input.category, languageOf(ctx.role));
+      noteSafety(ctx, input);
+      const event = await lineEvent(ctx, line, 1);
+      spoken++;
+      yield event;
+      record.reply = line;
+      record.outcome = "replied";
+      record.timings.totalMs = since();
+      yield { type: "done", record };
+      return;
+    }
 
     // 2. text -> streamed reply -> sentences (-> speech), in order
     const maxTokens = request.chat?.maxTokens ?? ctx.role.max_tokens ?? ctx.settings.maxTokens;
@@ -83,6 +113,9 @@ export async function* runTurn(ctx: TurnContext): AsyncGenerator<TurnEvent> {
       countTokens: (t) => engines.llm.countTokens(t),
       budgetTokens: engines.llm.tokensPerConversation - maxTokens,
     });
+    const llmStop = new AbortController();
+    const stopLlm = () => llmStop.abort(signal.reason);
+    signal.addEventListener("abort", stopLlm, { once: true });
     const reply = replySentences(
       engines.llm,
       messages,
@@ -95,13 +128,29 @@ export async function* runTurn(ctx: TurnContext): AsyncGenerator<TurnEvent> {
           record.timings.firstTokenMs ??= since();
         },
       },
-      ctx.settings.separators,
-      signal,
+      sentenceEnds(ctx.settings.separators),
+      llmStop.signal,
     );
     reply.result.catch(() => {}); // its failure reaches us through the sentences
     let order = 0;
+    let blocked: SafetyVerdict | undefined;
+    // The output check reads whole sentences (with the one before, for context): a clause alone
+    // can look harmless ("Your mom doesn't love you,"). Only a sentence that passed is cut into the
+    // clauses the voice speaks.
     const numbered = (async function* () {
-      for await (const sentence of reply.sentences) yield { order: ++order, text: sentence };
+      let previous = "";
+      for await (const sentence of reply.sentences) {
+        const output = checkSentence(sentence, previous, ctx.safety);
+        if (output.verdict !== "allowed") {
+          // The unsafe sentence is never spoken or sent: the model stops, a gentle line ends the reply.
+          blocked = output;
+          llmStop.abort(new Cancelled("a sentence was blocked by the safety check"));
+          yield { order: ++order, text: safetyLine("blocked", output.category, languageOf(ctx.role)) };
+          return;
+        }
+        previous = sentence;
+        for (const piece of splitText(sentence, ctx.settings.separators)) yield { order: ++order, text: piece };
+      }
     })();
     const sentences = speak ? synthesizeAhead(numbered, engines.tts, { voice: ctx.voice, speed: ctx.role.speed, signal }) : numbered;
     const texts: string[] = [];
@@ -117,9 +166,16 @@ export async function* runTurn(ctx: TurnContext): AsyncGenerator<TurnEvent> {
       record.sentences.push({ order: s.order, text: s.text, readyMs: readyAt - request.endedAt });
       yield { type: "sentence", order: s.order, text: s.text, audio, readyAt };
     }
-    const result = await reply.result;
-    record.usage = { promptTokens: result.promptTokens, completionTokens: result.completionTokens, finishReason: result.finishReason };
+    signal.removeEventListener("abort", stopLlm);
     checkCancelled();
+    if (blocked) {
+      record.safety = blocked;
+      noteSafety(ctx, blocked);
+    } else {
+      const result = await reply.result;
+      record.usage = { promptTokens: result.promptTokens, completionTokens: result.completionTokens, finishReason: result.finishReason };
+      record.safety = { verdict: "allowed", stage: "output" };
+    }
     record.reply = texts.join(" ");
     record.outcome = "replied";
     if (!texts.length) {
@@ -171,6 +227,44 @@ function describeFailure(record: TurnRecord, error: Error, aborted: boolean) {
     record.outcome = "failed";
     record.explanation = "Something went wrong while answering; the details are in the Hearth log.";
   }
+}
+
+/** Marks that end a sentence, from [toy] sentence_separators: the clause marks (commas) left out. */
+function sentenceEnds(separators: string): string {
+  const ends = [...separators].filter((c) => !",，、;；:：".includes(c)).join("");
+  return ends || separators;
+}
+
+function checkSentence(sentence: string, previous: string, policy: SafetyPolicy): SafetyVerdict {
+  const alone = checkOutput(sentence, policy);
+  if (alone.verdict !== "allowed" || !previous) return alone;
+  return checkOutput(`${previous} ${sentence}`, policy);
+}
+
+function languageOf(role: Role): string {
+  return role.language ?? "en";
+}
+
+/** A fixed line as the turn's sentence: its audio from the cache of pre-synthesized lines (text only when not speaking). */
+async function lineEvent(ctx: TurnContext, text: string, order: number): Promise<Extract<TurnEvent, { type: "sentence" }>> {
+  const audio = ctx.request.speak === false ? undefined : await ctx.lines.get(text, ctx.voice, ctx.role.speed);
+  const readyAt = Date.now();
+  ctx.record.sentences.push({ order, text, readyMs: readyAt - ctx.request.endedAt, fixed: true });
+  ctx.record.timings.firstAudioMs ??= readyAt - ctx.request.endedAt;
+  return { type: "sentence", order, text, audio, readyAt };
+}
+
+function noteSafety(ctx: TurnContext, verdict: SafetyVerdict) {
+  metrics.countSafety(verdict.verdict, verdict.category ?? "phrase");
+  const where = { conversation: conversationId(ctx.request.key), stage: verdict.stage, category: verdict.category, rule: verdict.rule };
+  if (verdict.verdict === "care") log.warn("safety: the child may be in distress; a care line was spoken and the turn is flagged for the parent", where);
+  else log.info(`safety: ${verdict.verdict}`, where);
+  ctx.record.explanation =
+    verdict.verdict === "care"
+      ? "The child sounded upset or spoke about getting hurt. The toy answered kindly and suggested talking to a trusted grown-up."
+      : verdict.verdict === "redirected"
+        ? `The question was about something unsafe for a child (${verdict.category ?? "a blocked phrase"}), so the toy suggested asking a grown-up instead.`
+        : `Part of the model's answer was unsafe (${verdict.category ?? "a blocked phrase"}) and was not spoken; the toy changed the subject.`;
 }
 
 async function fallbackLine(ctx: TurnContext, kind: LineKind): Promise<{ text: string; audio: NonNullable<Awaited<ReturnType<SpokenLines["get"]>>> } | undefined> {

@@ -8,6 +8,8 @@ import { Cancelled } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { SpokenLines } from "./lines.ts";
 import { resolveRole, type Role, type RolesConfig } from "./roles.ts";
+import { allSafetyLines, effectivePolicy, type SafetyPolicy } from "./safety/index.ts";
+import { lineText } from "./lines.ts";
 import { runTurn, TurnTimeout, type TurnSettings } from "./turn.ts";
 import type { TurnEvent, TurnRecord, TurnRequest } from "./types.ts";
 import type { Voices } from "./voices.ts";
@@ -24,6 +26,8 @@ export interface TurnRunnerDeps {
   settings: TurnSettings & {
     /** [toy] reply_timeout_seconds, in ms: the default time to the first sentence. */
     replyTimeoutMs: number;
+    /** [safety]: the parent's policy; a role may only make it stricter. */
+    safety: SafetyPolicy;
   };
 }
 
@@ -49,6 +53,7 @@ export class TurnRunner {
   private readonly running = new Map<string, Turn>();
   private readonly all = new Set<Promise<TurnRecord>>();
   private readonly warnedVoices = new Set<string>();
+  private readonly warmedLines = new Set<string>();
   private stopped = false;
 
   constructor(private readonly deps: TurnRunnerDeps) {}
@@ -96,6 +101,8 @@ export class TurnRunner {
       Math.max(0, request.endedAt + timeoutMs - Date.now()),
     );
     const history = this.deps.conversations.history(key);
+    const language = resolved.role.language ?? "en";
+    if (request.speak !== false) this.warmLines(voice, resolved.role.speed, language);
     const generator = runTurn({
       engines: this.deps.engines,
       lines: this.deps.lines,
@@ -105,6 +112,7 @@ export class TurnRunner {
       role: resolved.role,
       voice,
       history,
+      safety: effectivePolicy(this.deps.settings.safety, { level: resolved.role.safety_level, blockedPhrases: resolved.role.blocked_phrases }),
       signal: controller.signal,
     });
 
@@ -126,7 +134,8 @@ export class TurnRunner {
             try {
               for await (const event of generator) {
                 if (event.type === "sentence") clearTimeout(timer); // the first audio is out: no timeout any more
-                if (event.type === "done" && record.outcome === "replied" && record.reply) {
+                // Only a reply the safety layer let through becomes history: guardrails never decay.
+                if (event.type === "done" && record.outcome === "replied" && record.reply && record.safety?.verdict === "allowed") {
                   conversations.append(key, { user: record.transcript, assistant: record.reply }, record.id);
                 }
                 yield event;
@@ -160,6 +169,14 @@ export class TurnRunner {
     const tracked = finished.finally(() => this.all.delete(tracked));
     this.all.add(tracked);
     return turn;
+  }
+
+  /** Synthesizes a voice's fixed lines (safety, "didn't catch that", trouble) the first time it is used. */
+  private warmLines(voice: string, speed: number | undefined, language: string) {
+    const key = `${voice}|${speed ?? 1}|${language}`;
+    if (this.warmedLines.has(key)) return;
+    this.warmedLines.add(key);
+    this.deps.lines.warm([lineText("trouble", language), lineText("heard_nothing", language), ...allSafetyLines(language)], voice, speed);
   }
 
   /** Cancels the running turn of a device (role switch, new login, the device went away). */

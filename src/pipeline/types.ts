@@ -1,6 +1,7 @@
 // What a turn takes, what it emits, and what is recorded of it.
 import type { ConversationKey } from "../conversations/key.ts";
 import type { AudioChunk, ChatOptions } from "../engines/types.ts";
+import type { SafetyVerdict } from "./safety/types.ts";
 
 /** One sentence of a spoken reply, ready to encode and play. `order` counts from 1. */
 export interface SpokenSentence {
@@ -53,9 +54,12 @@ export interface TurnRecord {
   transcript: string;
   reply: string;
   /** One entry per spoken sentence; url is where its audio can be fetched while it is kept. */
-  sentences: { order: number; text: string; url?: string; readyMs?: number; sentMs?: number; fallback?: boolean }[];
+  /** `fixed`: a line Hearth says on its own (a safety redirect, "I didn't catch that"); `fallback`: said because the reply failed. */
+  sentences: { order: number; text: string; url?: string; readyMs?: number; sentMs?: number; fallback?: boolean; fixed?: boolean }[];
   timings: { sttMs?: number; firstTokenMs?: number; firstAudioMs?: number; totalMs?: number };
   outcome: TurnOutcome;
+  /** The safety layer's verdict (absent when the turn never got that far). */
+  safety?: SafetyVerdict;
   /** The LLM's token counts and why it stopped (absent when it never ran). */
   usage?: { promptTokens: number; completionTokens: number; finishReason: "stop" | "length" };
   /** What went wrong, in words a parent understands (absent when the turn replied). */

@@ -32,7 +32,7 @@ export function fakePipeline(opts: { stateDir?: string; replyTimeoutMs?: number;
     lines,
     conversations,
     roles: () => roles.current,
-    settings: { systemPrompt: "Be kind.", separators: ".!?", maxTokens: 100, replyTimeoutMs: opts.replyTimeoutMs ?? 10_000 },
+    settings: { systemPrompt: "Be kind.", separators: ".!?", maxTokens: 100, replyTimeoutMs: opts.replyTimeoutMs ?? 10_000, heardNothingLine: true, safety: {} },
   });
   const pipeline: Pipeline = {
     engines: fakes.engines,

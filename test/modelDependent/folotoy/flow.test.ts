@@ -106,21 +106,40 @@ describe("embedded broker", () => {
     }
   }, 60_000);
 
-  test("silence gets no reply (and is recorded as heard-nothing)", async () => {
+  test("silence is not answered as speech: the toy says it didn't catch that, and the turn is recorded as heard-nothing", async () => {
     const sn = "aabbccddee02";
     const sim = new SimToy({ mqtt: h.mqttUrl, sn });
     try {
       await sim.connect();
       await sim.login(1);
       const before = h.turns(200).length;
+      const turn = await sim.say(`${AUDIO}/silence-2s.wav`, { pace: PACE });
+      expectGoodTurn(turn, 1);
+      await waitFor(() => h.turns(200).length > before, 10_000, "the turn record");
+      const record = lastTurn(h, sn)!;
+      expect(record).toMatchObject({ transcript: "", outcome: "heard_nothing", sentences: [{ order: 1, text: "Sorry, I didn't catch that. Can you say it again?", fixed: true }] });
+      expect(h.conversation(sn)).toEqual([]);
+    } finally {
+      await sim.close();
+    }
+  }, 30_000);
+
+  test("with heard_nothing_reply off, silence gets nothing at all", async () => {
+    const quiet = await startTestToy({ env: { HEARTH_TOY_HEARD_NOTHING_REPLY: "false" } });
+    const sn = "aabbccddee12";
+    const sim = new SimToy({ mqtt: quiet.mqttUrl, sn });
+    try {
+      await sim.connect();
+      await sim.login(1);
       const from = sim.commands.length;
       const { recordingId } = await sim.stream(await SimToy.pcmOf(`${AUDIO}/silence-2s.wav`), { pace: PACE });
-      await waitFor(() => h.turns(200).length > before, 10_000, "the turn record");
-      expect(lastTurn(h, sn)).toMatchObject({ transcript: "", reply: "", sentences: [] });
+      await waitFor(() => quiet.turns(10).some((t) => t.sn === sn), 10_000, "the turn record");
+      expect(lastTurn(quiet, sn)).toMatchObject({ transcript: "", reply: "", sentences: [], outcome: "heard_nothing" });
       await Bun.sleep(200);
       expect(sim.commands.slice(from).filter((c) => c.inputParams.recordingId === recordingId)).toEqual([]);
     } finally {
       await sim.close();
+      await quiet.stop();
     }
   }, 30_000);
 

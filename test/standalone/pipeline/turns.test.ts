@@ -87,13 +87,17 @@ describe("a turn", () => {
     expect(tts.spoken).toEqual([]);
   });
 
-  test("nothing heard: done with outcome heard_nothing, and the LLM never runs", async () => {
-    const { runner, stt, llm } = setup();
+  test("nothing heard: the toy asks to hear it again in the role's language, and the LLM never runs", async () => {
+    const { runner, stt, llm, conversations } = setup();
     stt.transcripts = [""];
-    const events = await collect(runner.start(request()).events);
-    expect(events.map((e) => e.type)).toEqual(["done"]);
-    expect((events[0] as Extract<TurnEvent, { type: "done" }>).record.outcome).toBe("heard_nothing");
+    const events = await collect(runner.start(request({ key: { frontEnd: "folotoy", device: "aabbccddee01", role: "2" } })).events);
+    expect(events.map((e) => e.type)).toEqual(["sentence", "done"]);
+    expect(events[0]).toMatchObject({ order: 1, text: "我没有听清楚，你能再说一遍吗？" });
+    const record = (events[1] as Extract<TurnEvent, { type: "done" }>).record;
+    expect(record.outcome).toBe("heard_nothing");
+    expect(record.transcript).toBe("");
     expect(llm.seen.length).toBe(0);
+    expect(conversations.history(record.key)).toEqual([]);
   });
 });
 

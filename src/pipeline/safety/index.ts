@@ -1,0 +1,6 @@
+// The model-independent safety layer: see SAFETY.md.
+export { checkInput, checkOutput } from "./check.ts";
+export { safetyLine, allSafetyLines, type SafetyLineKind } from "./lines.ts";
+export { effectivePolicy } from "./policy.ts";
+export { normalize } from "./normalize.ts";
+export { SAFETY_CATEGORIES, type SafetyAction, type SafetyCategory, type SafetyPolicy, type SafetyStage, type SafetyVerdict } from "./types.ts";
