@@ -1,7 +1,7 @@
 // One real Hearth for the whole run (startHearth, free ports, a temporary state folder), its
 // config, the floors, the speech samples, and the toy layer when it is there.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startHearth, type Hearth } from "../src/app.ts";
 import { loadConfig, type LoadedConfig } from "../src/config/load.ts";
@@ -106,13 +106,6 @@ export function benchEnv(profile: string, stateDir: string): Record<string, stri
     HEARTH_TOY_INTEGRATION_MIRROR: "true",
     HEARTH_LOG_LEVEL: process.env.HEARTH_LOG_LEVEL ?? "warn",
   });
-  if (profile === "test" && !process.env.HEARTH_LLM_THREADS && cpus().length <= 2) {
-    // config.toml's llm.threads = 2 is meant for a 4-core Pi. On a 2-core machine, two llama.cpp
-    // workers plus the JS thread outnumber the cores and the 1M-parameter fixture model then
-    // measures the scheduler (the LLM section's thread check shows by how much). Both the server
-    // and the floor use the same count either way.
-    env.HEARTH_LLM_THREADS = "1";
-  }
   if (profile === "test") {
     // As test/support/hearth.ts: fixtures copied once from ../shared/models into a temp folder.
     env.HEARTH_MODELS_FROM = resolve(process.env.HEARTH_MODELS_FROM ?? join(SHARED, "models"));

@@ -3,6 +3,7 @@ import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { configSchema, type Config } from "./schema.ts";
+import { resolveThreads } from "./threads.ts";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -10,7 +11,11 @@ export class ConfigError extends Error {
 
 export const DEFAULT_CONFIG_FILE = resolve(import.meta.dir, "../../config.toml");
 
-export interface LoadedConfig extends Config {
+export interface LoadedConfig extends Omit<Config, "stt" | "llm" | "tts"> {
+  /** Thread counts are resolved: "auto" became a number. */
+  stt: Config["stt"] & { threads: number };
+  llm: Config["llm"] & { threads: number };
+  tts: Config["tts"] & { threads: number };
   /** Absolute path of the file that was read; relative paths in it are resolved against its folder. */
   file: string;
 }
@@ -30,6 +35,9 @@ export function loadConfig(file = DEFAULT_CONFIG_FILE, env: Record<string, strin
   } catch (e) {
     throw new ConfigError(`${path} is not valid TOML: ${(e as Error).message}`);
   }
+  // A key the file leaves out takes the documented default: the value in the shipped config.toml
+  // (so a config kept on upgrade keeps working when a release adds settings).
+  if (path !== DEFAULT_CONFIG_FILE) raw = withDefaults(raw, shippedDefaults());
   applyEnvOverrides(raw, env);
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(describeIssues(path, parsed.error));
@@ -39,7 +47,24 @@ export function loadConfig(file = DEFAULT_CONFIG_FILE, env: Record<string, strin
   config.models.dir = resolvePath(config.models.dir, base);
   if (config.models.from) config.models.from = resolvePath(config.models.from, process.cwd());
   config.toy.roles_file = resolvePath(config.toy.roles_file, config.state.dir);
-  return { ...config, file: path };
+  const threads = resolveThreads(config);
+  return { ...config, stt: { ...config.stt, threads: threads.stt }, llm: { ...config.llm, threads: threads.llm }, tts: { ...config.tts, threads: threads.tts }, file: path };
+}
+
+let shipped: Record<string, any> | undefined;
+function shippedDefaults(): Record<string, any> {
+  shipped ??= Bun.TOML.parse(readFileSync(DEFAULT_CONFIG_FILE, "utf8")) as Record<string, any>;
+  return structuredClone(shipped);
+}
+
+/** The file's sections and keys over the defaults' (a section that is not a table is left for the schema to reject). */
+function withDefaults(raw: Record<string, any>, defaults: Record<string, any>): Record<string, any> {
+  const out = defaults;
+  for (const [section, value] of Object.entries(raw)) {
+    const isTable = typeof value === "object" && value !== null && !Array.isArray(value);
+    out[section] = isTable && typeof out[section] === "object" ? { ...out[section], ...value } : value;
+  }
+  return out;
 }
 
 function resolvePath(p: string, base: string): string {
@@ -76,6 +101,13 @@ function coerceEnvValue(name: string, value: string, schema: z.ZodType): unknown
       if (/^(1|true|yes|on)$/i.test(value)) return true;
       if (/^(0|false|no|off)$/i.test(value)) return false;
       throw new ConfigError(`${name}=${value}: expected true or false`);
+    case "union": {
+      const autoOrNumber = (schema as any).def.options.some((o: any) => o.def?.type === "number");
+      if (!autoOrNumber) return value; // e.g. [mqtt] url: "" or a URL
+      if (value.trim() === "auto") return "auto"; // threads: "auto" or a number
+      if (/^\d+$/.test(value.trim())) return Number(value);
+      throw new ConfigError(`${name}=${value}: expected "auto" or a number`);
+    }
     case "array":
       return value.split(",").map((s) => s.trim()).filter(Boolean);
     case "record":

@@ -1,10 +1,27 @@
 import { z } from "zod";
 
+/** What the safety layer checks (src/pipeline/safety); [safety] categories names a subset. */
+export const SAFETY_CATEGORIES = [
+  "fire",
+  "weapons",
+  "poison",
+  "danger",
+  "self_harm",
+  "sexual",
+  "drugs",
+  "violence",
+  "strangers",
+  "personal_info",
+  "hate",
+  "manipulation",
+] as const;
+
 // One strict object per [section]: unknown keys are errors, so a typo never starts silently.
 const section = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape);
 // 0 = any free port (used by tests; the chosen port is logged)
 const port = z.number().int().min(0).max(65535);
-const threads = z.number().int().min(1).max(64);
+// "auto" = derived from the cores the board has (config/threads.ts); a number overrides it.
+const threads = z.union([z.literal("auto"), z.number().int().min(1).max(64)]);
 
 export const configSchema = z.strictObject({
   http: section({
@@ -14,6 +31,7 @@ export const configSchema = z.strictObject({
     max_upload_mb: z.number().positive().max(2048),
     max_audio_seconds: z.number().positive().max(6 * 3600),
     public_url: z.union([z.literal(""), z.url({ protocol: /^http$/ })]),
+    cors_origins: z.array(z.union([z.literal("*"), z.url({ protocol: /^https?$/ }).regex(/^https?:\/\/[^/]+\/?$/, "an origin: scheme://host[:port], no path")])),
   }),
   models: section({
     profile: z.string().min(1),
@@ -56,7 +74,13 @@ export const configSchema = z.strictObject({
     reply_timeout_seconds: z.number().min(1).max(600),
     audio_ttl_seconds: z.number().min(10).max(7 * 86400),
     integration_mirror: z.boolean(),
+    heard_nothing_reply: z.boolean(),
     known_toys: z.record(z.string().regex(/^[0-9a-zA-Z]{8,32}$/), z.string()),
+  }),
+  safety: section({
+    level: z.enum(["standard", "strict"]),
+    categories: z.array(z.enum(SAFETY_CATEGORIES)),
+    blocked_phrases: z.array(z.string().min(1)),
   }),
   conversations: section({
     retention_days: z.number().min(0).max(3650),

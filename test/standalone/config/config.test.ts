@@ -4,6 +4,8 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from "../../../src/config/load.ts";
 import { ROOT } from "../../support/paths.ts";
+import { autoThreads, resolveThreads } from "../../../src/config/threads.ts";
+import { availableParallelism } from "node:os";
 
 function writeConfig(text: string): string {
   const file = join(mkdtempSync(join(tmpdir(), "hearth-config-")), "config.toml");
@@ -64,7 +66,7 @@ describe("config", () => {
     ["an out-of-range value", original, { HEARTH_HTTP_PORT: "70000" }, /\[http\] port: .*65535/],
     ["a bad enum", original, { HEARTH_LOG_LEVEL: "loud" }, /\[log\] level: .*"debug"/],
     ["an env var naming no setting", original, { HEARTH_HTTP_PROT: "1" }, /HEARTH_HTTP_PROT names no setting: \[http\] has host, port/],
-    ["a non-number in env", original, { HEARTH_LLM_THREADS: "two" }, /HEARTH_LLM_THREADS=two: expected a number/],
+    ["a non-number in env", original, { HEARTH_LLM_THREADS: "two" }, /HEARTH_LLM_THREADS=two: expected "auto" or a number/],
     ["broken TOML", "[http\nport = 1", {}, /not valid TOML/],
   ];
   for (const [name, text, env, message] of bad) {
@@ -74,6 +76,33 @@ describe("config", () => {
       expect(() => loadConfig(file, env)).toThrow(message);
     });
   }
+
+  test("a short file: missing keys take the shipped defaults, and one typo is one error line", () => {
+    const config = loadConfig(writeConfig("[http]\nport = 9123\n[llm]\nthreads = 1\n"), {});
+    expect(config.http.port).toBe(9123);
+    expect(config.http.host).toBe("0.0.0.0");
+    expect(config.llm.threads).toBe(1);
+    expect(config.llm.context_size).toBe(4096);
+    expect(config.safety.level).toBe("standard");
+    const typo = writeConfig("[http]\nprot = 9000\n");
+    let message = "";
+    try {
+      loadConfig(typo, {});
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message.split("\n").map((l) => l.trim()).filter((l) => l.startsWith("["))).toEqual(['[http]: unknown setting "prot"']);
+  });
+
+  test('threads = "auto" splits the cores: never more runnable threads than the board has', () => {
+    expect(autoThreads(2)).toEqual({ stt: 1, llm: 1, tts: 1 });
+    expect(autoThreads(4)).toEqual({ stt: 1, llm: 2, tts: 1 }); // a Pi 4 or 5
+    expect(autoThreads(8)).toEqual({ stt: 2, llm: 4, tts: 2 });
+    expect(resolveThreads({ stt: { threads: "auto", language: "auto" }, llm: { threads: 3 } as any, tts: { threads: "auto" } as any }, 4)).toEqual({ stt: 1, llm: 3, tts: 1 });
+    const config = loadConfig(DEFAULT_CONFIG_FILE, { HEARTH_LLM_THREADS: "3", HEARTH_TTS_THREADS: "auto" });
+    expect(config.llm.threads).toBe(3);
+    expect(config.tts.threads).toBe(autoThreads(availableParallelism()).tts);
+  });
 
   test("a missing file is a clear error", () => {
     expect(() => loadConfig("/nonexistent/hearth.toml", {})).toThrow(/cannot read config file \/nonexistent\/hearth.toml/);
