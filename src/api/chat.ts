@@ -1,12 +1,14 @@
 // POST /v1/chat/completions: streaming (SSE) and not, as OpenAI shapes them.
 import { z } from "zod";
 import { BadRequest, NotFound } from "../errors.ts";
-import type { ChatMessage, ChatOptions, ChatResult } from "../engines/types.ts";
+import type { ChatMessage, ChatOptions, ChatResult, LlmReservation } from "../engines/types.ts";
 import { metrics } from "../metrics.ts";
 import type { TurnRecord } from "../pipeline/types.ts";
 import { readJson } from "../http/body.ts";
 import type { ApiDeps } from "./deps.ts";
 import { sseResponse } from "../http/sse.ts";
+import { grammarSchema } from "./json-schema.ts";
+import { checkContextLength, rejectLogprobs } from "./limits.ts";
 
 const contentPart = z.object({ type: z.string(), text: z.string().optional() }).loose();
 const message = z
@@ -32,6 +34,8 @@ const chatRequest = z
     stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
     n: z.number().int().nullish(),
     user: z.string().optional(),
+    logprobs: z.boolean().nullish(),
+    top_logprobs: z.number().int().min(0).max(20).nullish(),
     response_format: z
       .discriminatedUnion("type", [
         z.object({ type: z.literal("text") }),
@@ -47,6 +51,8 @@ type ChatRequest = z.infer<typeof chatRequest>;
 export async function chatCompletions(req: Request, deps: ApiDeps): Promise<Response> {
   const body = await readJson(req, chatRequest);
   if (body.n != null && body.n !== 1) throw new BadRequest("Only n=1 is supported.", "n");
+  rejectLogprobs(!!body.logprobs, "logprobs");
+  rejectLogprobs(!!body.top_logprobs, "top_logprobs");
   const engines = deps.engines();
   const messages = toMessages(body);
   const id = `chatcmpl-${crypto.randomUUID().replaceAll("-", "")}`;
@@ -57,9 +63,16 @@ export async function chatCompletions(req: Request, deps: ApiDeps): Promise<Resp
   const persona = ROLE_MODEL.exec(model);
   if (persona) return personaCompletion(req, deps, body, { id, created, role: persona[1]!, messages, options });
 
+  checkContextLength(engines.llm, messages);
+  // Admission before any answer: a full queue is a 429, streaming or not, before the 200 of a stream.
+  const reservation = engines.llm.reserve();
+  req.signal.addEventListener("abort", () => reservation.release(), { once: true });
+
   if (!body.stream) {
     let text = "";
-    const result = await engines.llm.chat(messages, { ...options, signal: req.signal }, (chunk) => (text += chunk));
+    const result = await engines.llm
+      .chat(messages, { ...options, reservation, signal: req.signal }, (chunk) => (text += chunk))
+      .finally(() => reservation.release());
     metrics.countTurn("api");
     return Response.json({
       id,
@@ -80,27 +93,27 @@ export async function chatCompletions(req: Request, deps: ApiDeps): Promise<Resp
     system_fingerprint: null,
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
   });
-  return sseResponse(
-    req,
-    async (sse) => {
-      sse.send(chunk({ role: "assistant", content: "" }, null));
-      const result = await engines.llm.chat(
+  return sseResponse(req, async (sse) => {
+    sse.send(chunk({ role: "assistant", content: "" }, null));
+    const result = await engines.llm
+      .chat(
         messages,
         {
           ...options,
+          reservation,
           signal: sse.signal,
           onPromptDone: () => metrics.observeStage("llm_first_token", (performance.now() - started) / 1000, "api"),
         },
-        (text) => sse.send(chunk({ content: text }, null)),
-      );
-      sse.send(chunk({}, result.finishReason));
-      if (body.stream_options?.include_usage) {
-        sse.send({ id, object: "chat.completion.chunk", created, model, system_fingerprint: null, choices: [], usage: usage(result) });
-      }
-      sse.send("[DONE]");
-      metrics.countTurn("api");
-    },
-  );
+        (text) => text && sse.send(chunk({ content: text }, null)),
+      )
+      .finally(() => reservation.release());
+    sse.send(chunk({}, result.finishReason));
+    if (body.stream_options?.include_usage) {
+      sse.send({ id, object: "chat.completion.chunk", created, model, system_fingerprint: null, choices: [], usage: usage(result) });
+    }
+    sse.send("[DONE]");
+    metrics.countTurn("api");
+  });
 }
 
 /** `"model": "role:3"`: a turn of the shared pipeline with that role's persona, voice settings and history. */
@@ -130,16 +143,21 @@ async function personaCompletion(req: Request, deps: ApiDeps, body: ChatRequest,
   if (!last?.content.trim()) throw new BadRequest("A role:N request needs a user message with text.", "messages");
   const model = body.model;
   const { grammar: _g, jsonSchema: _j, ...chat } = p.options;
-  const turn = turns.start({
-    key: { frontEnd: "api", device: body.user?.trim() || "default", role: p.role },
-    input: { kind: "text", text: last.content },
-    endedAt: Date.now(),
-    id: p.id,
-    speak: false,
-    exclusive: null,
-    timeoutMs: PERSONA_TIMEOUT_MS,
-    chat,
-  });
+  // The same admission as plain models: a full LLM queue is a 429 before the turn starts (and before a stream's 200).
+  const reservation = deps.engines().llm.reserve();
+  const turn = releasingOnThrow(reservation, () =>
+    turns.start({
+      key: { frontEnd: "api", device: body.user?.trim() || "default", role: p.role },
+      input: { kind: "text", text: last.content },
+      endedAt: Date.now(),
+      id: p.id,
+      speak: false,
+      exclusive: null,
+      timeoutMs: PERSONA_TIMEOUT_MS,
+      chat: { ...chat, reservation },
+    }),
+  );
+  void turn.finished.then(() => reservation.release()); // a turn that never reached the LLM gives the place back
   const onDisconnect = () => turn.cancel("the client went away");
   req.signal.addEventListener("abort", onDisconnect, { once: true });
   const usageOf = (record: TurnRecord) =>
@@ -185,6 +203,15 @@ async function personaCompletion(req: Request, deps: ApiDeps, body: ChatRequest,
   });
 }
 
+function releasingOnThrow<T>(reservation: LlmReservation, start: () => T): T {
+  try {
+    return start();
+  } catch (e) {
+    reservation.release();
+    throw e;
+  }
+}
+
 function toMessages(body: ChatRequest): ChatMessage[] {
   return body.messages.map((m, i) => {
     const content =
@@ -211,7 +238,7 @@ function chatOptions(body: ChatRequest): ChatOptions {
     seed: body.seed ?? undefined,
     stop: body.stop == null ? undefined : typeof body.stop === "string" ? [body.stop] : body.stop,
     grammar: format?.type === "json_object" ? "json" : ((body as any).grammar as string | undefined),
-    jsonSchema: format?.type === "json_schema" ? format.json_schema.schema : undefined,
+    jsonSchema: format?.type === "json_schema" ? grammarSchema(format.json_schema.schema, "response_format.json_schema") : undefined,
   };
 }
 

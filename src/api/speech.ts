@@ -1,27 +1,32 @@
 // POST /v1/audio/speech: the body streams out sentence by sentence as it is synthesized.
 import { z } from "zod";
-import { checkSpeechFormat, createSpeechEncoder } from "../audio/encode.ts";
+import { checkSpeechFormat, checkSpeechRate, createSpeechEncoder } from "../audio/encode.ts";
 import type { AudioChunk } from "../engines/types.ts";
 import { Cancelled } from "../errors.ts";
 import { logger } from "../log.ts";
 import { metrics } from "../metrics.ts";
 import { readJson } from "../http/body.ts";
 import type { ApiDeps } from "./deps.ts";
-import { sseResponse } from "../http/sse.ts";
+import { sseResponseAfterFirstEvent } from "../http/sse.ts";
 
 const log = logger("speech");
 
 const speechRequest = z
   .object({
     model: z.string().min(1),
-    input: z.string().min(1).max(4096),
+    input: z.string().min(1).max(4096).refine((text) => text.trim().length > 0, "must contain some text, not only whitespace"),
     voice: z.union([z.string().min(1), z.object({ id: z.string().min(1) }).transform((v) => v.id)]),
     response_format: z.enum(["mp3", "wav", "pcm", "opus", "flac", "aac"]).default("mp3"),
     speed: z.number().min(0.25).max(4).default(1),
     stream_format: z.enum(["audio", "sse"]).default("audio"),
     instructions: z.string().optional(),
+    /** Not an OpenAI field: the rate of the audio sent back (pcm defaults to OpenAI's 24 kHz). */
+    sample_rate: z.number().int().optional(),
   })
   .loose();
+
+/** OpenAI's `pcm` is 24 kHz; clients play it at that rate without reading any header. */
+const PCM_RATE = 24000;
 
 export async function speech(req: Request, deps: ApiDeps): Promise<Response> {
   const body = await readJson(req, speechRequest);
@@ -29,14 +34,16 @@ export async function speech(req: Request, deps: ApiDeps): Promise<Response> {
   const tts = engines.tts;
   const voice = voices.resolve(body.voice); // 400 listing valid voices when unknown
   const sampleRate = voices.sampleRateOf(voice);
-  checkSpeechFormat(body.response_format); // 400 for a format with no encoder, before any work
+  const format = checkSpeechFormat(body.response_format); // 400 for a format with no encoder, before any work
+  const outputRate = body.sample_rate ?? (format === "pcm" ? PCM_RATE : sampleRate);
+  if (outputRate !== sampleRate) checkSpeechRate(format, outputRate);
   const started = performance.now();
   const abort = new AbortController();
   req.signal.addEventListener("abort", () => abort.abort(), { once: true });
   const chunks = tts.synthesize(body.input, { voice, speed: body.speed, signal: abort.signal });
   const iterator = chunks[Symbol.asyncIterator]();
   const firstChunk = iterator.next(); // synthesis starts now, while the encoder is set up
-  const encoder = await createSpeechEncoder(body.response_format, sampleRate, { mp3Kbps: 64 }).catch((e) => {
+  const encoder = await createSpeechEncoder(format, sampleRate, { mp3Kbps: 64, outputRate }).catch((e) => {
     abort.abort();
     firstChunk.catch(() => {});
     throw e;
@@ -44,7 +51,9 @@ export async function speech(req: Request, deps: ApiDeps): Promise<Response> {
   const recordFirstAudio = once(() => metrics.observeStage("first_audio", (performance.now() - started) / 1000, "api"));
 
   if (body.stream_format === "sse") {
-    return sseResponse(
+    // As with stream_format audio, the 200 waits for the first audio, so a failure there (a full
+    // synthesis queue) is still an error status.
+    return sseResponseAfterFirstEvent(
       req,
       async (sse) => {
         let bytes = 0;
@@ -91,7 +100,7 @@ export async function speech(req: Request, deps: ApiDeps): Promise<Response> {
     },
   });
   const headers: Record<string, string> = { "Content-Type": encoder.contentType, "Transfer-Encoding": "chunked" };
-  if (body.response_format === "pcm") headers["X-Sample-Rate"] = String(sampleRate);
+  if (format === "pcm") headers["X-Sample-Rate"] = String(encoder.sampleRate);
   return new Response(stream, { headers });
 }
 

@@ -6,7 +6,7 @@ import type { Transcript, TranscriptSegment } from "../engines/types.ts";
 import { metrics } from "../metrics.ts";
 import { checkLength, validate } from "../http/body.ts";
 import type { ApiDeps } from "./deps.ts";
-import { sseResponse } from "../http/sse.ts";
+import { sseResponseAfterFirstEvent } from "../http/sse.ts";
 
 const fields = z.object({
   model: z.string().min(1),
@@ -59,18 +59,25 @@ export async function transcriptions(req: Request, deps: ApiDeps): Promise<Respo
 
   const started = performance.now();
   if (params.stream === "true") {
-    return sseResponse(
-      req,
-      async (sse) => {
-        const result = await engines.stt.transcribe(audio.samples, audio.sampleRate, {
-          language,
-          signal: sse.signal,
-          onSegment: (segment) => sse.send({ type: "transcript.text.delta", delta: segment.text + " " }),
-        });
-        sse.send({ type: "transcript.text.done", text: result.text });
-        metrics.observeStage("stt", (performance.now() - started) / 1000, "api");
-      },
-    );
+    // The 200 waits for the first segment, so a recognizer that turns the request away (its queue
+    // is full) still answers 429. Each segment goes out as soon as it is recognized; the deltas
+    // concatenate exactly to the final text (segments are joined by one space).
+    return sseResponseAfterFirstEvent(req, async (sse) => {
+      let sent = "";
+      const delta = (text: string) => {
+        if (!text) return;
+        sent += text;
+        sse.send({ type: "transcript.text.delta", delta: text });
+      };
+      const result = await engines.stt.transcribe(audio.samples, audio.sampleRate, {
+        language,
+        signal: sse.signal,
+        onSegment: (segment) => delta((sent ? " " : "") + segment.text),
+      });
+      if (result.text.startsWith(sent)) delta(result.text.slice(sent.length)); // whatever came without a segment
+      sse.send({ type: "transcript.text.done", text: result.text });
+      metrics.observeStage("stt", (performance.now() - started) / 1000, "api");
+    });
   }
 
   const result = await engines.stt.transcribe(audio.samples, audio.sampleRate, { language, signal: req.signal });
@@ -94,10 +101,16 @@ function formatTranscript(t: Transcript, format: string, granularities: string[]
         text: t.text,
         ...(granularities.includes("segment") ? { segments: t.segments.map(verboseSegment) } : {}),
         ...(granularities.includes("word") ? { words: t.segments.flatMap(estimateWords) } : {}),
+        usage: durationUsage(t),
       });
     default:
-      return Response.json({ text: t.text });
+      return Response.json({ text: t.text, usage: durationUsage(t) });
   }
+}
+
+/** What whisper-1 bills, as OpenAI reports it: whole seconds of audio (the AI SDK reads it as the duration). */
+function durationUsage(t: Transcript) {
+  return { type: "duration", seconds: Math.ceil(t.duration) };
 }
 
 function verboseSegment(s: TranscriptSegment, id: number) {

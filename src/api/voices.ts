@@ -14,7 +14,11 @@ export function listVoices(_req: Request, deps: ApiDeps): Response {
 
 const voiceMapBody = z.record(z.string().min(1), z.string().min(1));
 
-/** Body: {"alloy": "amy", "nova": "aishell3:12"}. Changes last until restart; the file setting is [tts] voice_map. */
+/**
+ * Body: {"alloy": "amy", "nova": "aishell3:12", "juniper": "amy:1"}: any OpenAI-style name (a
+ * lowercase word, so voices OpenAI adds later too) to an installed voice; a bad entry is a 400
+ * and changes nothing. Answers with the whole map. Lasts until restart ([tts] voice_map is the file setting).
+ */
 export async function putVoiceMap(req: Request, deps: ApiDeps): Promise<Response> {
   const map = await readJson(req, voiceMapBody);
   const { voices } = deps.pipeline();

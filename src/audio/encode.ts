@@ -2,8 +2,9 @@
 
 import { BadRequest } from "../errors.ts";
 import { concatBytes } from "./bytes.ts";
-import { DEFAULT_MP3_KBPS, Mp3Encoder } from "./mp3.ts";
+import { DEFAULT_MP3_KBPS, MP3_SAMPLE_RATES, Mp3Encoder } from "./mp3.ts";
 import { floatToS16le } from "./pcm.ts";
+import { resample, StreamingResampler } from "./resample.ts";
 import { encodeWav, WAV_UNKNOWN_SIZE, wavHeader } from "./wav.ts";
 
 /** The response formats of the OpenAI API. */
@@ -23,7 +24,13 @@ export const SPEECH_CONTENT_TYPES: Record<SupportedSpeechFormat, string> = {
 export interface SpeechEncoderOptions {
   /** MP3 bitrate; default 32. */
   mp3Kbps?: number;
+  /** Rate of the encoded audio when it should differ from the input's (resampled as it streams). */
+  outputRate?: number;
 }
+
+/** Output rates a client may ask for; MP3 only carries its own set. */
+export const MIN_SPEECH_RATE = 8000;
+export const MAX_SPEECH_RATE = 48000;
 
 export interface SpeechEncoder {
   readonly format: SupportedSpeechFormat;
@@ -49,9 +56,21 @@ export function checkSpeechFormat(format: string): SupportedSpeechFormat {
   throw new BadRequest(`unknown response_format '${format}'; use one of: ${supported}`, "response_format");
 }
 
+/** Validates a requested output rate for a format; BadRequest says what is allowed. */
+export function checkSpeechRate(format: SupportedSpeechFormat, rate: number): number {
+  if (format === "mp3" && !(MP3_SAMPLE_RATES as readonly number[]).includes(rate)) {
+    throw new BadRequest(`sample_rate ${rate} cannot be carried by MP3; use one of: ${MP3_SAMPLE_RATES.join(", ")}`, "sample_rate");
+  }
+  if (!Number.isInteger(rate) || rate < MIN_SPEECH_RATE || rate > MAX_SPEECH_RATE) {
+    throw new BadRequest(`sample_rate must be an integer from ${MIN_SPEECH_RATE} to ${MAX_SPEECH_RATE}`, "sample_rate");
+  }
+  return rate;
+}
+
 /**
  * A streaming encoder for one response. For `wav` the header goes out with the first
  * chunk and declares an unknown length (0xFFFFFFFF), since the total is not known yet.
+ * With `outputRate`, the audio is resampled chunk by chunk (no clicks at chunk boundaries).
  */
 export async function createSpeechEncoder(
   format: string,
@@ -59,6 +78,20 @@ export async function createSpeechEncoder(
   opts: SpeechEncoderOptions = {},
 ): Promise<SpeechEncoder> {
   const checked = checkSpeechFormat(format);
+  const outputRate = opts.outputRate ?? sampleRate;
+  if (outputRate === sampleRate) return formatEncoder(checked, sampleRate, opts);
+  const resampler = new StreamingResampler(sampleRate, checkSpeechRate(checked, outputRate));
+  const inner = await formatEncoder(checked, outputRate, opts);
+  return {
+    format: inner.format,
+    contentType: inner.contentType,
+    sampleRate: inner.sampleRate,
+    encode: (samples) => inner.encode(resampler.push(samples)),
+    finish: () => concatBytes([inner.encode(resampler.flush()), inner.finish()]),
+  };
+}
+
+async function formatEncoder(checked: SupportedSpeechFormat, sampleRate: number, opts: SpeechEncoderOptions): Promise<SpeechEncoder> {
   const contentType = SPEECH_CONTENT_TYPES[checked];
 
   switch (checked) {
@@ -106,7 +139,11 @@ export async function encodeSpeech(
   opts: SpeechEncoderOptions = {},
 ): Promise<{ bytes: Uint8Array; contentType: string; sampleRate: number }> {
   const checked = checkSpeechFormat(format);
-  if (checked === "wav") return { bytes: encodeWav(samples, sampleRate), contentType: SPEECH_CONTENT_TYPES.wav, sampleRate };
+  if (checked === "wav") {
+    const rate = opts.outputRate ?? sampleRate;
+    const pcm = rate === sampleRate ? samples : resample(samples, sampleRate, checkSpeechRate(checked, rate));
+    return { bytes: encodeWav(pcm, rate), contentType: SPEECH_CONTENT_TYPES.wav, sampleRate: rate };
+  }
   const encoder = await createSpeechEncoder(checked, sampleRate, opts);
   const bytes = concatBytes([encoder.encode(samples), encoder.finish()]);
   return { bytes, contentType: encoder.contentType, sampleRate: encoder.sampleRate };

@@ -48,6 +48,20 @@ export interface ChatOptions {
   signal?: AbortSignal;
   /** Called once the prompt has been evaluated and generation starts (time to first token). */
   onPromptDone?: () => void;
+  /**
+   * A place taken earlier with `Llm.reserve()`: the call uses it instead of asking for one (so it
+   * cannot be refused as busy any more) and gives it back when it ends.
+   */
+  reservation?: LlmReservation;
+}
+
+/**
+ * A place among the requests the LLM runs or queues, taken before the work starts (so a front
+ * end can answer "busy" before it commits to a response). Give it to `chat` or release it.
+ */
+export interface LlmReservation {
+  /** Gives the place back; idempotent. While a `chat` call is using it, it is given back when that call ends. */
+  release(): void;
 }
 
 export interface ChatResult {
@@ -113,7 +127,18 @@ export interface Llm {
   readonly tokensPerConversation: number;
   /** Requests waiting for a free context sequence. */
   readonly queueDepth: number;
-  /** Generates a reply, calling onText with each piece as it is produced. Throws Busy (429) when the queue is full. */
+  /**
+   * Takes a place among the running and waiting requests now, or throws Busy (429) at once when
+   * they are all taken. Pass it as `ChatOptions.reservation`; release it if the request goes away first.
+   */
+  reserve(): LlmReservation;
+  /** Tokens the prompt for these messages takes, chat template included (compare with tokensPerConversation). */
+  countPromptTokens(messages: ChatMessage[]): number;
+  /**
+   * Generates a reply, calling onText with each piece as it is produced. Throws Busy (429) when the
+   * queue is full (unless given a reservation). The reply stops at `maxTokens` or at the end of the
+   * conversation's context, whichever comes first (finishReason "length").
+   */
   chat(messages: ChatMessage[], opts: ChatOptions, onText: (chunk: string) => void): Promise<ChatResult>;
   /** Drops the cached context kept for a conversation. */
   forgetConversation(conversationId: string): void;

@@ -4,7 +4,12 @@
 import { BadRequest } from "../errors.ts";
 import type { Tts, VoiceInfo } from "../engines/types.ts";
 
-export const OPENAI_VOICES = ["alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse"] as const;
+export const OPENAI_VOICES = ["alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse", "marin", "cedar"] as const;
+/**
+ * What the voice map accepts as a name: OpenAI's style (lowercase word), so a voice OpenAI adds
+ * later can be mapped before Hearth knows it. Local voice names ("amy") cannot be remapped.
+ */
+const MAPPABLE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 
 export interface VoiceSettings {
   /** [tts] default_voice: a local voice name; empty = the profile's first voice. */
@@ -35,19 +40,32 @@ export class Voices {
       names.push(v.id);
       for (let s = 1; s < Math.min(v.speakers, 10); s++) names.push(`${v.id}:${s}`);
     }
-    return [...OPENAI_VOICES, ...names];
+    return [...this.mappedNames(), ...names];
   }
 
+  /** OpenAI's names (each mapped or spread over the voices) and any other name the map adds. */
   currentVoiceMap(): Record<string, string> {
     const map: Record<string, string> = {};
-    for (const name of OPENAI_VOICES) map[name] = this.voiceMap[name] ?? this.spreadVoice(name);
+    for (const name of this.mappedNames()) map[name] = this.voiceMap[name] ?? this.spreadVoice(name);
     return map;
   }
 
-  /** Remaps OpenAI voice names; each target must be an installed voice ("id" or "id:speaker"). */
+  /**
+   * Maps OpenAI-style names (any lowercase word, so future OpenAI voices too) to installed voices
+   * ("id" or "id:speaker"). Keys are lowercased; a bad key or target is a 400 and changes nothing.
+   */
   setVoiceMap(map: Record<string, string>) {
-    for (const [from, to] of Object.entries(map)) this.resolveLocal(to, `voice map entry "${from}"`);
-    this.voiceMap = { ...this.voiceMap, ...map };
+    const entries = Object.entries(map).map(([from, to]) => [from.trim().toLowerCase(), to.trim()] as const);
+    for (const [from, to] of entries) {
+      if (!MAPPABLE_NAME.test(from)) {
+        throw new BadRequest(`voice map: "${from}" is not a voice name OpenAI would use (a lowercase word: letters, digits, "-" or "_", up to 32 characters).`, from);
+      }
+      if (this.list().some((v) => v.id === from)) {
+        throw new BadRequest(`voice map: "${from}" is an installed voice's own name and always means that voice; map OpenAI voice names only.`, from);
+      }
+      this.resolveLocal(to, `voice map entry "${from}"`);
+    }
+    this.voiceMap = { ...this.voiceMap, ...Object.fromEntries(entries) };
   }
 
   /**
@@ -63,7 +81,9 @@ export class Voices {
       return this.settings.defaultVoice ? this.resolveLocal(this.settings.defaultVoice, "[tts] default_voice") : `${this.list()[0]!.id}:0`;
     }
     const lower = name.toLowerCase();
-    if ((OPENAI_VOICES as readonly string[]).includes(lower)) return this.resolveLocal(this.voiceMap[lower] ?? this.spreadVoice(lower), "voice");
+    const mapped = Object.hasOwn(this.voiceMap, lower) ? this.voiceMap[lower] : undefined;
+    if (mapped) return this.resolveLocal(mapped, "voice");
+    if ((OPENAI_VOICES as readonly string[]).includes(lower)) return this.resolveLocal(this.spreadVoice(lower), "voice");
     return this.resolveLocal(name, "voice");
   }
 
@@ -99,7 +119,11 @@ export class Voices {
 
   private namesForError(): string {
     const local = this.list().map((v) => (v.speakers > 1 ? `${v.id} (or ${v.id}:0..${v.speakers - 1})` : v.id));
-    return [...OPENAI_VOICES, ...local].join(", ");
+    return [...this.mappedNames(), ...local].join(", ");
+  }
+
+  private mappedNames(): string[] {
+    return [...new Set([...OPENAI_VOICES, ...Object.keys(this.voiceMap)])];
   }
 
   /** Unmapped OpenAI names spread over English voices/speakers first, in a fixed order. */

@@ -9,6 +9,10 @@ import { collectAudio } from "../../src/pipeline/speak.ts";
 import type { Hearth } from "../../src/app.ts";
 import { readAudioFile, startTestHearth, transcripts, wordErrorRate } from "../support/hearth.ts";
 import { concatSamples } from "../../src/audio/bytes.ts";
+import { floatToS16le, s16leToFloat } from "../../src/audio/pcm.ts";
+import type { LlmReservation } from "../../src/engines/types.ts";
+import { Busy } from "../../src/errors.ts";
+import { resample, resampledLength } from "../../src/audio/resample.ts";
 
 const EXACT = "Hello there. I am a little rabbit! Pi is 3.14 today.";
 const GRAMMAR = `root ::= "${EXACT}"`;
@@ -262,10 +266,41 @@ describe("speech", () => {
     const normal = decodeWav(new Uint8Array(await (await client.audio.speech.create({ model: "tts-1", voice: "nova", input, response_format: "wav" })).arrayBuffer()));
     const fast = decodeWav(new Uint8Array(await (await client.audio.speech.create({ model: "tts-1", voice: "nova", input, response_format: "wav", speed: 2 })).arrayBuffer()));
     expect(fast.samples.length / normal.samples.length).toBeCloseTo(0.5, 1);
-    const pcm = await client.audio.speech.create({ model: "tts-1", voice: "nova", input, response_format: "pcm" });
+    // pcm at the voice's own rate (sample_rate asks for it) is the wav's samples, byte for byte
+    const pcm = await client.audio.speech.create({ model: "tts-1", voice: "nova", input, response_format: "pcm", sample_rate: normal.sampleRate } as any);
     expect(Number(pcm.headers.get("x-sample-rate"))).toBe(normal.sampleRate);
-    expect((await pcm.arrayBuffer()).byteLength).toBe(normal.samples.length * 2);
+    expect(new Uint8Array(await pcm.arrayBuffer()) as Uint8Array).toEqual(floatToS16le(normal.samples));
   }, 30_000);
+
+  test("pcm is 24 kHz as OpenAI sends it, whatever the voice's rate: a client playing it at 24 kHz hears the right length", async () => {
+    const wav = decodeWav(new Uint8Array(await (await client.audio.speech.create({ model: "tts-1", voice: "nova", input, response_format: "wav" })).arrayBuffer()));
+    expect(wav.sampleRate).not.toBe(24000); // the fixture voice is 16 or 22.05 kHz, so this really resamples
+    const pcm = await client.audio.speech.create({ model: "tts-1", voice: "nova", input, response_format: "pcm" });
+    expect(pcm.headers.get("x-sample-rate")).toBe("24000");
+    const bytes = new Uint8Array(await pcm.arrayBuffer());
+    expect(bytes.length).toBe(resampledLength(wav.samples.length, wav.sampleRate, 24000) * 2);
+    // same sound: the resampled wav matches what was sent, sample for sample (to within rounding)
+    const sent = s16leToFloat(bytes);
+    const expected = resample(wav.samples, wav.sampleRate, 24000);
+    let worst = 0;
+    for (let i = 0; i < sent.length; i++) worst = Math.max(worst, Math.abs(sent[i]! - expected[i]!));
+    expect(worst).toBeLessThan(2e-3);
+    // sample_rate picks another rate; wav follows it too; MP3 takes only MP3's rates
+    const pcm16 = await client.audio.speech.create({ model: "tts-1", voice: "nova", input, response_format: "pcm", sample_rate: 16000 } as any);
+    expect(pcm16.headers.get("x-sample-rate")).toBe("16000");
+    const wav48 = decodeWav(new Uint8Array(await (await client.audio.speech.create({ model: "tts-1", voice: "nova", input, response_format: "wav", sample_rate: 48000 } as any)).arrayBuffer()));
+    expect(wav48.sampleRate).toBe(48000);
+    expect(wav48.samples.length).toBe(resampledLength(wav.samples.length, wav.sampleRate, 48000));
+    const badMp3: any = await client.audio.speech.create({ model: "tts-1", voice: "nova", input, sample_rate: 17000 } as any).catch((e) => e);
+    expect(badMp3.status).toBe(400);
+    expect(badMp3.param).toBe("sample_rate");
+  }, 30_000);
+
+  test("whitespace-only input is a 400 naming input", async () => {
+    const error: any = await client.audio.speech.create({ model: "tts-1", voice: "alloy", input: " \n\t " }).catch((e) => e);
+    expect(error.status).toBe(400);
+    expect(error.param).toBe("input");
+  });
 
   test("stream_format audio sends the first bytes before the whole text is synthesized", async () => {
     const long = Array.from({ length: 80 }, (_, i) => `This is sentence number ${i + 1} of a long story.`).join(" ");
@@ -291,7 +326,7 @@ describe("speech", () => {
     const bytes = events.filter((e) => e.type === "speech.audio.delta").reduce((n, e) => n + Buffer.from(e.audio, "base64").length, 0);
     expect(events.at(-1).type).toBe("speech.audio.done");
     const reference = await collectAudio(hearth.engines.tts.synthesize(input, { voice: hearth.pipeline.voices.resolve("alloy") }));
-    expect(bytes).toBe(reference!.samples.length * 2);
+    expect(bytes).toBe(resampledLength(reference!.samples.length, reference!.sampleRate, 24000) * 2); // pcm: 24 kHz
   }, 30_000);
 
   test("voices: OpenAI names map to local speakers, GET /v1/audio/voices lists them, PUT remaps", async () => {
@@ -302,6 +337,30 @@ describe("speech", () => {
     expect((await put.json()).openai_voice_map.alloy).toBe("fixture-piper-tone:3");
     const bad = await fetch(`${hearth.url}/api/openai-voicemap`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ alloy: "nobody" }) });
     expect(bad.status).toBe(400);
+  });
+
+  test("marin, cedar and voice names OpenAI adds later can be mapped; the map says what it did; bad names are a clear 400", async () => {
+    // marin and cedar work out of the box (spread over the installed speakers like the others)
+    for (const voice of ["marin", "cedar"]) {
+      const audio = await client.audio.speech.create({ model: "gpt-4o-mini-tts", voice, input: "Hi.", response_format: "wav" });
+      expect(decodeWav(new Uint8Array(await audio.arrayBuffer())).samples.length).toBeGreaterThan(100);
+    }
+    const unknown: any = await client.audio.speech.create({ model: "tts-1", voice: "juniper" as any, input: "Hi." }).catch((e) => e);
+    expect(unknown.status).toBe(400);
+    const put = async (map: object) => fetch(`${hearth.url}/api/openai-voicemap`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(map) });
+    const mapped = await put({ Marin: "fixture-piper-tone:1", juniper: "fixture-piper-tone:2" });
+    expect(mapped.status).toBe(200);
+    expect((await mapped.json()).openai_voice_map).toMatchObject({ marin: "fixture-piper-tone:1", juniper: "fixture-piper-tone:2" });
+    expect(hearth.pipeline.voices.resolve("juniper")).toBe("fixture-piper-tone:2");
+    const juniper = await client.audio.speech.create({ model: "tts-1", voice: "juniper" as any, input: "Hi.", response_format: "wav" });
+    expect(juniper.status).toBe(200);
+    const voices = await (await fetch(`${hearth.url}/v1/audio/voices`)).json();
+    expect(voices.names).toEqual(expect.arrayContaining(["marin", "cedar", "juniper"]));
+    for (const wrong of [{ "not a name": "fixture-piper-tone" }, { "fixture-piper-tone": "fixture-piper-tone:2" }]) {
+      const response = await put(wrong);
+      expect(response.status).toBe(400);
+      expect((await response.json()).error.message).toMatch(/voice map/);
+    }
   });
 });
 
@@ -362,5 +421,267 @@ describe("api keys", () => {
     } finally {
       await locked.stop();
     }
+  }, 120_000);
+});
+
+describe("admission: a full queue is a 429 before any byte of a stream", () => {
+  test("chat (streamed or not), role:N and the Responses API answer 429 queue_full when every LLM place is taken", async () => {
+    const llm = hearth.engines.llm;
+    const held: LlmReservation[] = [];
+    const full = (() => {
+      try {
+        for (;;) held.push(llm.reserve());
+      } catch (e) {
+        return e;
+      }
+    })();
+    try {
+      expect(full).toBeInstanceOf(Busy);
+      expect(held.length).toBe(hearth.config.llm.sequences + hearth.config.llm.max_queue);
+      const role = Object.keys(hearth.pipeline.roles.current.roles)[0]!;
+      const attempts: [string, () => Promise<unknown>][] = [
+        ["chat", () => client.chat.completions.create({ model: "x", messages: [{ role: "user", content: "hi" }] })],
+        ["chat stream", async () => { for await (const _ of await client.chat.completions.create({ model: "x", messages: [{ role: "user", content: "hi" }], stream: true })); }],
+        ["role:N stream", async () => { for await (const _ of await client.chat.completions.create({ model: `role:${role}`, messages: [{ role: "user", content: "hi" }], stream: true })); }],
+        ["responses stream", async () => { for await (const _ of await client.responses.create({ model: "x", input: "hi", stream: true })); }],
+      ];
+      for (const [name, attempt] of attempts) {
+        const error: any = await attempt().then(() => null, (e) => e);
+        expect([name, error?.constructor?.name]).toEqual([name, "RateLimitError"]);
+        expect(error.error).toMatchObject({ type: "rate_limit_error", code: "queue_full" });
+      }
+      // what an SDK sees on the wire: the status line, not a 200 with an error event inside
+      const raw = await fetch(`${hearth.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "x", stream: true, messages: [{ role: "user", content: "hi" }] }) });
+      expect(raw.status).toBe(429);
+      expect(raw.headers.get("content-type")).toContain("application/json");
+    } finally {
+      for (const place of held) place.release();
+    }
+    // the places were given back: requests run again, and rejected ones left nothing behind
+    const stream = await client.chat.completions.create({ model: "x", messages: [{ role: "user", content: "hi" }], stream: true, max_tokens: 2 });
+    for await (const _ of stream);
+    expect(() => {
+      const more = Array.from({ length: held.length }, () => llm.reserve());
+      for (const place of more) place.release();
+    }).not.toThrow();
+  }, 60_000);
+
+  test("streaming transcription: a recognizer that turns the request away is a 429, not a 200 with an error event", async () => {
+    const stt = hearth.engines.stt;
+    const original = stt.transcribe;
+    stt.transcribe = async () => {
+      throw new Busy("the engine is busy; try again shortly"); // what the recognizer's full queue throws
+    };
+    try {
+      const error: any = await (async () => {
+        for await (const _ of await client.audio.transcriptions.create({ file: await toFile(await readAudioFile("utt02.wav"), "u.wav"), model: "whisper-1", stream: true }));
+      })().then(() => null, (e) => e);
+      expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+    } finally {
+      stt.transcribe = original;
+    }
+  }, 30_000);
+});
+
+describe("bodies too large: always OpenAI's 413", () => {
+  test("an upload past the server's cap (with Content-Length) gets the JSON 413 the SDK can read", async () => {
+    const cap = hearth.config.http.max_upload_mb * 1e6 + 1e6; // what app.ts gives the server
+    const big = await toFile(new Uint8Array(cap + 1_000_000), "big.wav", { type: "audio/wav" });
+    const error: any = await client.audio.transcriptions.create({ file: big, model: "whisper-1" }).catch((e) => e);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect(error.status).toBe(413);
+    expect(error.error).toMatchObject({ type: "invalid_request_error", code: "too_large" });
+    expect(error.message).toContain("MB");
+  }, 60_000);
+
+  test("a chunked upload (no Content-Length) is cut at the cap: 413 with the OpenAI body", async () => {
+    const cap = hearth.config.http.max_upload_mb * 1e6 + 1e6;
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent > cap * 3) return controller.close(); // it should never get this far
+        sent += 1 << 20;
+        controller.enqueue(new Uint8Array(1 << 20));
+      },
+    });
+    const response = await fetch(`${hearth.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body, duplex: "half" } as RequestInit);
+    expect(response.status).toBe(413);
+    expect((await response.json()).error).toMatchObject({ type: "invalid_request_error", code: "too_large" });
+    expect(sent).toBeLessThan(cap * 2);
+    // a small chunked body still goes through
+    const small = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(JSON.stringify({ model: "x", max_tokens: 2, messages: [{ role: "user", content: "hi" }] })));
+        controller.close();
+      },
+    });
+    const ok = await fetch(`${hearth.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: small, duplex: "half" } as RequestInit);
+    expect(ok.status).toBe(200);
+  }, 60_000);
+});
+
+describe("limits told honestly", () => {
+  test("usage.completion_tokens never exceeds max_tokens, streamed or not", async () => {
+    for (const max of [1, 2, 7, 16]) {
+      const r = await client.chat.completions.create({ model: "x", messages: [{ role: "user", content: "Tell me everything." }], max_tokens: max, temperature: 1, seed: max });
+      expect(r.usage!.completion_tokens).toBeLessThanOrEqual(max);
+      const stream = await client.chat.completions.create({ model: "x", messages: [{ role: "user", content: "Tell me everything." }], max_completion_tokens: max, temperature: 1, seed: max, stream: true, stream_options: { include_usage: true } });
+      let usage: any;
+      for await (const chunk of stream) usage = chunk.usage ?? usage;
+      expect(usage.completion_tokens).toBeLessThanOrEqual(max);
+      expect(usage.completion_tokens).toBeGreaterThan(0);
+    }
+  }, 60_000);
+
+  test("an invalid or unenforceable json_schema is a 400 naming response_format.json_schema", async () => {
+    const schemas = [
+      { type: "banana" },
+      { type: "object", properties: "name" },
+      { type: "object", properties: { pet: { $ref: "#/$defs/Pet" } } },
+      { type: "object", properties: { email: { type: "string", pattern: "^.+@.+$" } } },
+      { type: "object", required: "name" },
+    ];
+    for (const schema of schemas) {
+      const error: any = await client.chat.completions
+        .create({ model: "x", messages: [{ role: "user", content: "hi" }], response_format: { type: "json_schema", json_schema: { name: "x", schema } } })
+        .catch((e) => e);
+      expect(error.status).toBe(400);
+      expect(error.param).toBe("response_format.json_schema");
+    }
+  });
+
+  test("schemas as zod and the SDKs write them (nullable unions, safe-integer bounds, $defs) are enforced", async () => {
+    const schema = {
+      $schema: "http://json-schema.org/draft-07/schema#",
+      type: "object",
+      properties: {
+        name: { type: ["string", "null"], maxLength: 6 },
+        legs: { type: "integer", minimum: -9007199254740991, maximum: 9007199254740991 },
+        kind: { $ref: "#/definitions/Kind" },
+      },
+      required: ["name", "legs", "kind"],
+      additionalProperties: false,
+      definitions: { Kind: { anyOf: [{ type: "string", enum: ["cat", "dog"] }, { type: "null" }] } },
+    };
+    const r = await client.chat.completions.create({ model: "x", messages: [{ role: "user", content: "a pet" }], max_tokens: 200, response_format: { type: "json_schema", json_schema: { name: "pet", schema, strict: true } } });
+    const text = r.choices[0]!.message.content!;
+    const pet = JSON.parse(text);
+    expect(Object.keys(pet).sort()).toEqual(["kind", "legs", "name"]);
+    expect(text).toMatch(/"legs"\s*:\s*-?\d+([eE]\+?\d+)?\s*[,}]/); // an integer (no fraction; its size is not bounded)
+    expect([null, "cat", "dog"]).toContain(pet.kind);
+  }, 60_000);
+
+  test("a prompt longer than the context is a 400 context_length_exceeded, streamed or not, never a silent truncation", async () => {
+    const long = "Once upon a time there was a rabbit. ".repeat(400);
+    for (const stream of [false, true]) {
+      const error: any = await client.chat.completions.create({ model: "x", messages: [{ role: "user", content: long }], stream }).catch((e) => e);
+      expect(error.status).toBe(400);
+      expect(error.code).toBe("context_length_exceeded");
+      expect(error.param).toBe("messages");
+      expect(error.message).toContain(`maximum context length is ${hearth.engines.llm.tokensPerConversation} tokens`);
+    }
+    // a large max_tokens is not an error: the reply stops where the context ends, and says so
+    const llm = hearth.engines.llm;
+    let fits = "";
+    while (llm.countPromptTokens([{ role: "user", content: fits + "rabbit " }]) < llm.tokensPerConversation - 8) fits += "rabbit ";
+    const r = await client.chat.completions.create({ model: "x", messages: [{ role: "user", content: fits }], max_tokens: 100_000, temperature: 1 });
+    expect(r.choices[0]!.finish_reason).toBe("length");
+    expect(r.usage!.prompt_tokens + r.usage!.completion_tokens).toBeLessThanOrEqual(llm.tokensPerConversation);
+  }, 60_000);
+
+  test("logprobs and top_logprobs are a 400 saying they are unsupported, never a silent null", async () => {
+    for (const [extra, param] of [[{ logprobs: true }, "logprobs"], [{ logprobs: true, top_logprobs: 3 }, "logprobs"], [{ top_logprobs: 2 }, "top_logprobs"]] as const) {
+      const error: any = await client.chat.completions.create({ model: "x", messages: [{ role: "user", content: "hi" }], ...extra }).catch((e) => e);
+      expect(error.status).toBe(400);
+      expect(error.param).toBe(param);
+      expect(error.message).toContain("not supported");
+    }
+    const fine = await client.chat.completions.create({ model: "x", messages: [{ role: "user", content: "hi" }], logprobs: false, max_tokens: 2 });
+    expect(fine.choices[0]!.finish_reason).toBeDefined();
+  });
+});
+
+describe("responses API (official SDK)", () => {
+  test("text in, text out, with instructions; usage and status as OpenAI reports them", async () => {
+    const r = await client.responses.create({ model: "gpt-4o-mini", input: "Say hello", instructions: "Be a rabbit.", ...withGrammar });
+    expect(r.object).toBe("response");
+    expect(r.status).toBe("completed");
+    expect(r.output_text).toBe(EXACT);
+    expect(r.usage!.total_tokens).toBe(r.usage!.input_tokens + r.usage!.output_tokens);
+    const bare = await client.responses.create({ model: "gpt-4o-mini", input: "Say hello", ...withGrammar });
+    expect(r.usage!.input_tokens).toBeGreaterThan(bare.usage!.input_tokens); // the instructions reached the model
+    expect((await client.responses.retrieve(r.id)).output_text).toBe(EXACT);
+  }, 60_000);
+
+  test("streams the Responses events in OpenAI's order; the deltas join to the done text", async () => {
+    const stream = await client.responses.create({ model: "gpt-4o-mini", input: [{ role: "user", content: [{ type: "input_text", text: "Say hello" }] }], stream: true, ...withGrammar });
+    const types: string[] = [];
+    let deltas = "";
+    let done = "";
+    let completed: any;
+    for await (const event of stream) {
+      types.push(event.type);
+      if (event.type === "response.output_text.delta") deltas += event.delta;
+      if (event.type === "response.output_text.done") done = event.text;
+      if (event.type === "response.completed") completed = event.response;
+    }
+    expect(types.slice(0, 4)).toEqual(["response.created", "response.in_progress", "response.output_item.added", "response.content_part.added"]);
+    expect(types.slice(-4)).toEqual(["response.output_text.done", "response.content_part.done", "response.output_item.done", "response.completed"]);
+    expect(deltas).toBe(EXACT);
+    expect(done).toBe(EXACT);
+    expect(completed.output[0].content[0].text).toBe(EXACT);
+  }, 60_000);
+
+  test("max_output_tokens: status incomplete, never more output tokens than asked", async () => {
+    const r = await client.responses.create({ model: "x", input: "Tell me everything.", max_output_tokens: 4, temperature: 1 });
+    expect(r.status).toBe("incomplete");
+    expect(r.incomplete_details).toEqual({ reason: "max_output_tokens" });
+    expect(r.usage!.output_tokens).toBeLessThanOrEqual(4);
+  }, 30_000);
+
+  test("previous_response_id continues the conversation; an unknown id is a 400", async () => {
+    const first = await client.responses.create({ model: "x", input: "Say hello", ...withGrammar });
+    const second = await client.responses.create({ model: "x", input: "And again", previous_response_id: first.id, ...withGrammar });
+    const alone = await client.responses.create({ model: "x", input: "And again", ...withGrammar });
+    expect(second.previous_response_id).toBe(first.id);
+    // the first exchange (its question and its answer) is in the second prompt
+    expect(second.usage!.input_tokens - alone.usage!.input_tokens).toBeGreaterThan(first.usage!.output_tokens);
+    const error: any = await client.responses.create({ model: "x", input: "hi", previous_response_id: "resp_nope" }).catch((e) => e);
+    expect(error.status).toBe(400);
+    expect(error.param).toBe("previous_response_id");
+  }, 60_000);
+});
+
+describe("transcription extras", () => {
+  test("json carries usage {type: duration, seconds}", async () => {
+    const r = await client.audio.transcriptions.create({ file: await toFile(await readAudioFile("utt03.wav"), "u.wav"), model: "whisper-1" });
+    const seconds = decodeWav(await readAudioFile("utt03.wav")).samples.length / decodeWav(await readAudioFile("utt03.wav")).sampleRate;
+    expect(r.usage).toEqual({ type: "duration", seconds: Math.ceil(seconds) });
+  }, 30_000);
+
+  test("streaming sends each segment as it is recognized; the deltas concatenate exactly to the done text", async () => {
+    // longer than Whisper's 30 s window, so it is recognized in pieces
+    const names = [...(await transcripts()).keys()];
+    const pause = new Float32Array(16000);
+    const parts: Float32Array[] = [];
+    for (const name of [...names, ...names.slice(0, 3)]) parts.push(decodeWav(await readAudioFile(name)).samples, pause);
+    const audio = concatSamples(parts);
+    expect(audio.length / 16000).toBeGreaterThan(31);
+    const started = performance.now();
+    const stream = await client.audio.transcriptions.create({ file: await toFile(encodeWav(audio, 16000), "long.wav"), model: "whisper-1", stream: true });
+    const deltas: { text: string; at: number }[] = [];
+    let done = "";
+    let doneAt = 0;
+    for await (const event of stream) {
+      if (event.type === "transcript.text.delta") deltas.push({ text: event.delta, at: performance.now() - started });
+      if (event.type === "transcript.text.done") {
+        done = event.text;
+        doneAt = performance.now() - started;
+      }
+    }
+    expect(deltas.length).toBeGreaterThan(1);
+    expect(deltas.map((d) => d.text).join("")).toBe(done);
+    expect(done).not.toMatch(/^\s|\s$/);
+    expect(deltas[0]!.at).toBeLessThan(doneAt - 100); // the first piece went out before the last was recognized
   }, 120_000);
 });

@@ -1,7 +1,7 @@
 // Fake engines for tests about the logic around the engines (the turn runner: cancellation,
 // timeouts, queueing, order): scripted text, tone audio, controllable delays and failures.
 // Tests of the engines themselves use the real ones on the fixture models.
-import type { AudioChunk, ChatMessage, ChatOptions, ChatResult, Engines, Llm, Stt, SynthesizeOptions, Transcript, Tts, Vad, VoiceInfo } from "../../src/engines/types.ts";
+import type { AudioChunk, ChatMessage, ChatOptions, ChatResult, Engines, Llm, LlmReservation, Stt, SynthesizeOptions, Transcript, Tts, Vad, VoiceInfo } from "../../src/engines/types.ts";
 import { Busy, Cancelled } from "../../src/errors.ts";
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -50,6 +50,13 @@ export class FakeLlm implements Llm {
   }
   get queueDepth() {
     return this.waiting.length;
+  }
+  reserve(): LlmReservation {
+    if (this.active + this.waiting.length >= this.slots + this.maxQueue) throw new Busy("the language model is busy");
+    return { release() {} };
+  }
+  countPromptTokens(messages: ChatMessage[]) {
+    return messages.reduce((n, m) => n + this.countTokens(m.content) + 4, 0);
   }
   async chat(messages: ChatMessage[], opts: ChatOptions, onText: (chunk: string) => void): Promise<ChatResult> {
     this.seen.push(messages);

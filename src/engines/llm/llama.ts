@@ -4,7 +4,7 @@ import { BadRequest, Busy, Cancelled, NotReady } from "../../errors.ts";
 import { logger } from "../../log.ts";
 import { metrics } from "../../metrics.ts";
 import type { LlmModel } from "../../models/types.ts";
-import type { ChatMessage, ChatOptions, ChatResult, Llm } from "../types.ts";
+import type { ChatMessage, ChatOptions, ChatResult, Llm, LlmReservation } from "../types.ts";
 
 const log = logger("llm");
 
@@ -25,6 +25,35 @@ interface Slot {
   lastUsed: number;
 }
 
+/** A place among the running and waiting requests (Llm.reserve); chat takes it over with `use`. */
+class Place implements LlmReservation {
+  private state: "held" | "in use" | "released" = "held";
+  constructor(
+    readonly owner: LlamaCppLlm,
+    private readonly giveBack: () => void,
+  ) {}
+
+  release() {
+    if (this.state === "held") this.end();
+  }
+
+  /** Taken over by a chat call, which gives it back with `finish`; false if it was already released. */
+  use(): boolean {
+    if (this.state !== "held") return false;
+    this.state = "in use";
+    return true;
+  }
+
+  finish() {
+    if (this.state === "in use") this.end();
+  }
+
+  private end() {
+    this.state = "released";
+    this.giveBack();
+  }
+}
+
 interface Waiter {
   conversationId?: string;
   resolve: (slot: Slot) => void;
@@ -35,6 +64,8 @@ export class LlamaCppLlm implements Llm {
   private readonly slots: Slot[];
   private readonly waiters: Waiter[] = [];
   private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
+  /** Places taken: requests running, waiting for a sequence, or reserved; at most sequences + maxQueue. */
+  private admitted = 0;
   private closed = false;
 
   private constructor(
@@ -59,8 +90,9 @@ export class LlamaCppLlm implements Llm {
     } catch (e) {
       throw new NotReady(`cannot load the LLM ${model.file}: ${(e as Error).message}. Run "npm run setup -- --verify" to check the model files.`);
     }
+    // node-llama-cpp gives each sequence `contextSize` cells; [llm] context_size is the total they share.
     const context = await loaded.createContext({
-      contextSize: settings.contextSize,
+      contextSize: Math.floor(settings.contextSize / settings.sequences),
       sequences: settings.sequences,
       threads: settings.threads,
     });
@@ -72,9 +104,17 @@ export class LlamaCppLlm implements Llm {
     return this.model.tokenize(text).length;
   }
 
-  /** Tokens one conversation may hold: its share of the context. */
+  /** Tokens one conversation may hold: its sequence's share of the context. */
   get tokensPerConversation(): number {
-    return Math.floor(this.settings.contextSize / this.settings.sequences);
+    return this.context.contextSize;
+  }
+
+  countPromptTokens(messages: ChatMessage[]): number {
+    return this.promptTokens(this.slots[0]!.chat, toHistory(messages));
+  }
+
+  reserve(): LlmReservation {
+    return this.takePlace();
   }
 
   get queueDepth(): number {
@@ -91,12 +131,25 @@ export class LlamaCppLlm implements Llm {
 
   /** Generates a reply, calling onText with each piece of text as it is produced. */
   async chat(messages: ChatMessage[], opts: ChatOptions, onText: (chunk: string) => void): Promise<ChatResult> {
-    if (opts.signal?.aborted) throw new Cancelled();
+    const given = opts.reservation instanceof Place && opts.reservation.owner === this && opts.reservation.use() ? opts.reservation : undefined;
+    const place = given ?? this.takePlace(true); // throws Busy when every place is taken
+    try {
+      if (opts.signal?.aborted) throw new Cancelled();
+      return await this.generate(messages, opts, onText);
+    } finally {
+      place.finish();
+    }
+  }
+
+  private async generate(messages: ChatMessage[], opts: ChatOptions, onText: (chunk: string) => void): Promise<ChatResult> {
     const grammar = await this.grammarFor(opts);
     const slot = await this.acquire(opts.conversationId, opts.signal);
     try {
       const history = toHistory(messages);
-      let generated = "";
+      const promptTokens = this.promptTokens(slot.chat, history);
+      // Never past the end of the sequence: node-llama-cpp would silently drop the start of the conversation.
+      const maxTokens = Math.max(1, Math.min(opts.maxTokens ?? this.settings.maxTokens, this.tokensPerConversation - promptTokens));
+      let generatedTokens = 0;
       let first = true;
       const response = await slot.chat.generateResponse(history, {
         onTextChunk: (text) => {
@@ -104,12 +157,14 @@ export class LlamaCppLlm implements Llm {
             first = false;
             opts.onPromptDone?.();
           }
-          generated += text;
           onText(text);
+        },
+        onToken: (tokens) => {
+          generatedTokens += tokens.length;
         },
         signal: opts.signal,
         stopOnAbortSignal: true,
-        maxTokens: opts.maxTokens ?? this.settings.maxTokens,
+        maxTokens,
         temperature: opts.temperature ?? this.settings.temperature,
         topP: opts.topP,
         seed: opts.seed,
@@ -123,8 +178,8 @@ export class LlamaCppLlm implements Llm {
       if (opts.signal?.aborted) throw new Cancelled();
       return {
         finishReason: response.metadata.stopReason === "maxTokens" ? "length" : "stop",
-        promptTokens: this.promptTokens(slot.chat, history), // counted after, to keep it off the time to first token
-        completionTokens: generated ? this.countTokens(generated) : 0,
+        promptTokens,
+        completionTokens: Math.min(generatedTokens, maxTokens),
       };
     } catch (e) {
       if (opts.signal?.aborted) throw new Cancelled();
@@ -173,13 +228,23 @@ export class LlamaCppLlm implements Llm {
     }
   }
 
+  /** A place for one request (running or waiting), or Busy at once; `inUse` for chat's own. */
+  private takePlace(inUse = false): Place {
+    if (this.closed) throw new Cancelled("shutting down");
+    if (this.admitted >= this.settings.sequences + this.settings.maxQueue) {
+      throw new Busy(`the language model is busy (${this.waiters.length} requests waiting); try again shortly`);
+    }
+    this.admitted++;
+    const place = new Place(this, () => this.admitted--);
+    if (inUse) place.use();
+    return place;
+  }
+
+  /** Waits for a sequence; admission was decided by the caller's place. */
   private acquire(conversationId: string | undefined, signal?: AbortSignal): Promise<Slot> {
     if (this.closed) return Promise.reject(new Cancelled("shutting down"));
     const slot = this.freeSlotFor(conversationId);
     if (slot) return this.take(slot, conversationId);
-    if (this.waiters.length >= this.settings.maxQueue) {
-      return Promise.reject(new Busy(`the language model is busy (${this.waiters.length} requests waiting); try again shortly`));
-    }
     return new Promise<Slot>((resolve, reject) => {
       const waiter: Waiter = { conversationId, resolve, reject };
       this.waiters.push(waiter);
