@@ -52,7 +52,9 @@ export async function startHearth(config: LoadedConfig): Promise<Hearth> {
   const apiDeps = { config, pipeline: running, engines: () => running().engines };
   const consoleRoutes = webRoutes({
     status: () => status(config, engines, notReadyReasons(), startedAt),
-    turns: (limit) => pipeline?.conversations.turns({ limit }) ?? [],
+    listening: () => Object.assign({}, ...devices.map((d) => d.listening())),
+    models: { dir: config.models.dir, profile: () => engines?.profile },
+    turns: (query) => pipeline?.conversations.turns(query) ?? [],
     toys: () => devices.flatMap((d) => d.devices()),
     roles: { read: () => running().roles.read(), write: (text) => running().roles.write(text) },
     history: {
@@ -82,7 +84,7 @@ export async function startHearth(config: LoadedConfig): Promise<Hearth> {
   });
 
   const server = new HttpServer(
-    { host: config.http.host, port: config.http.port, apiKeys: config.http.api_keys, maxBodyBytes: config.http.max_upload_mb * 1e6 + 1e6 },
+    { host: config.http.host, port: config.http.port, apiKeys: config.http.api_keys, maxBodyBytes: config.http.max_upload_mb * 1e6 + 1e6, corsOrigins: config.http.cors_origins },
     routes(),
   );
   log.info("http listening", { url: server.url.href });

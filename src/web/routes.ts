@@ -4,7 +4,9 @@
 import { BadRequest, NotFound, TooLarge } from "../errors.ts";
 import type { ToyStatus } from "../pipeline/types.ts";
 import type { Routes } from "../http/routes.ts";
+import type { ResolvedProfile } from "../models/types.ts";
 import { consoleAsset, warmConsoleAssets } from "./assets.ts";
+import { modelDisk } from "./disk.ts";
 
 /** What the console shows about the running appliance. */
 export interface StatusSnapshot {
@@ -27,6 +29,29 @@ export interface StatusSnapshot {
   ready: boolean;
   /** Why Hearth is not ready (empty when ready), e.g. ["loading models"]. */
   reasons: string[];
+  /**
+   * What the device front ends listen on (their `listening()`, merged), e.g. { mqtt: 1883, udp: 8085 };
+   * `mqtt` is the broker's URL when an external broker is configured, 0 while still starting.
+   * The console pairs it with the host the page was opened on to tell a parent what to give a toy.
+   */
+  devices?: Record<string, number | string>;
+  /** Disk space of the models in use (absent while they load). */
+  disk?: ModelDisk;
+}
+
+/** Bytes on disk per model id of the profile, their total, and the space left where the models live. */
+export interface ModelDisk {
+  models: Record<string, number>;
+  total: number;
+  /** Free bytes on the models' file system (absent when it cannot be read). */
+  free?: number;
+}
+
+/** Which turns GET /api/turns lists: newest first, at most `limit`, optionally of one front end / device. */
+export interface TurnQuery {
+  limit: number;
+  frontEnd?: string;
+  device?: string;
 }
 
 export type RolesWriteResult = { ok: true } | { ok: false; error: string };
@@ -34,8 +59,12 @@ export type RolesWriteResult = { ok: true } | { ok: false; error: string };
 /** Implemented by the app from the engines and the toy layer. */
 export interface WebDeps {
   status(): Promise<StatusSnapshot> | StatusSnapshot;
-  /** The most recent finished turns, newest first, at most `limit`. */
-  turns(limit: number): readonly object[];
+  /** What the device front ends listen on, merged (each front end's listening()); becomes the status' `devices`. */
+  listening?(): Record<string, number | string>;
+  /** Where the models live and the profile in use (absent while loading): the status' `disk`. */
+  models?: { dir: string; profile(): ResolvedProfile | undefined };
+  /** The most recent finished turns, newest first, filtered as asked (the conversation store's turns()). */
+  turns(query: TurnQuery): readonly object[];
   toys(): ToyStatus[];
   roles: {
     /** The roles.json text as it is on disk. */
@@ -65,8 +94,8 @@ export function webRoutes(deps: WebDeps): WebRoutes {
     "/": { GET: () => consoleAsset("page") },
     "/console/app.js": { GET: () => consoleAsset("script") },
     "/console/app.css": { GET: () => consoleAsset("style") },
-    "/api/status": { GET: async () => Response.json(await deps.status(), noStore) },
-    "/api/turns": { GET: (req) => Response.json({ data: deps.turns(turnLimit(req)) }, noStore) },
+    "/api/status": { GET: async () => Response.json(await statusOf(deps), noStore) },
+    "/api/turns": { GET: (req) => Response.json({ data: deps.turns(turnQuery(req)) }, noStore) },
     "/api/toys": { GET: () => Response.json({ data: deps.toys() }, noStore) },
     "/api/turns/:id": {
       DELETE: (req) => {
@@ -96,12 +125,27 @@ export function webRoutes(deps: WebDeps): WebRoutes {
 
 const noStore = { headers: { "Cache-Control": "no-store" } };
 
-function turnLimit(req: Request): number {
-  const raw = new URL(req.url).searchParams.get("limit");
-  if (raw === null) return DEFAULT_TURNS;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_TURNS) throw new BadRequest(`limit must be an integer from 1 to ${MAX_TURNS}`, "limit");
-  return n;
+async function statusOf(deps: WebDeps): Promise<StatusSnapshot> {
+  const snapshot = { ...(await deps.status()) };
+  if (deps.listening) snapshot.devices = deps.listening();
+  if (deps.models) snapshot.disk = modelDisk(deps.models.dir, deps.models.profile());
+  return snapshot;
+}
+
+/** ?limit=N (1..500, default 50), ?frontEnd=folotoy, ?device=<sn or API user>. */
+function turnQuery(req: Request): TurnQuery {
+  const params = new URL(req.url).searchParams;
+  const raw = params.get("limit");
+  const limit = raw === null ? DEFAULT_TURNS : Number(raw);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TURNS) throw new BadRequest(`limit must be an integer from 1 to ${MAX_TURNS}`, "limit");
+  const query: TurnQuery = { limit };
+  for (const name of ["frontEnd", "device"] as const) {
+    const value = params.get(name);
+    if (value === null) continue;
+    if (value === "" || value.length > 200) throw new BadRequest(`${name} must be 1 to 200 characters`, name);
+    query[name] = value;
+  }
+  return query;
 }
 
 async function putRoles(req: Request, deps: WebDeps): Promise<Response> {

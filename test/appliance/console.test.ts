@@ -1,27 +1,65 @@
 // The web console in a real headless Chromium, served by Hearth's real HTTP server (auth and
-// error mapping included) with WebDeps answering fixed data: a toy, two turns, a roles file.
+// error mapping included) with WebDeps answering fixed data (toys, turns of every outcome, a roles
+// file, model files of known sizes) and small stand-ins for the OpenAI routes the pages call
+// (/v1/models, /v1/audio/voices, /v1/audio/speech, a scripted streaming /v1/chat/completions).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
+import { encodeWav } from "../../src/audio/wav.ts";
+import type { ResolvedProfile } from "../../src/models/types.ts";
 import type { ToyStatus, TurnRecord } from "../../src/pipeline/types.ts";
 import { HttpServer } from "../../src/http/server.ts";
 import { webRoutes, type StatusSnapshot, type WebDeps } from "../../src/web/routes.ts";
 import { DESKTOP, launchChromium, PHONE, SCREENSHOTS } from "./browser.ts";
 
 const SN = "e465b82b9ec8";
+const OTHER_SN = "a1b2c3d4e5f6";
+const LONG_PROMPT =
+  "You are Lumi, a gentle night-light who loves the stars and knows the names of all the constellations; you speak softly, use short sentences, never frighten anyone, and always end with a calm question about the child's day so that bedtime feels safe and warm.";
 const ROLES = `{
   "1": { "start_text": "Hi, I am Bunny!", "prompt": "You are Bunny, a brave little rabbit." },
-  "2": { "prompt": "You are a patient maths teacher.", "voice_name": "amy" }
+  "2": { "prompt": "You are a patient maths teacher.", "voice_name": "amy", "max_tokens": 80 },
+  "3": { "start_text": "你好！我们聊聊天吧。", "prompt": "${LONG_PROMPT}", "language": "zh" },
+  "4": { "start_text": "Story time with many voices.", "prompt": "You tell stories.", "voice_name": "aishell3:12", "temperature": 0.6 },
+  "toys": { "${SN}": { "1": { "voice_name": "amy" } } }
 }
 `;
-const WAV = await Bun.file(join(import.meta.dir, "../../../shared/audio/utt01.wav")).arrayBuffer();
+const WAV = await Bun.file(join(import.meta.dir, "../../../shared/audio/utt01.wav")).arrayBuffer(); // 3.6 s
+const SHORT_WAV = encodeWav(new Float32Array(4000).map((_, i) => 0.2 * Math.sin(i / 5)), 16000); // 0.25 s
+const MB = 1_000_000;
+
+/** Model files of known sizes (sparse), so the Models page's disk use is checkable. */
+function fakeProfile(dir: string): ResolvedProfile {
+  const file = (rel: string, bytes: number) => {
+    const path = join(dir, rel);
+    mkdirSync(join(path, ".."), { recursive: true });
+    writeFileSync(path, "");
+    truncateSync(path, bytes);
+    return path;
+  };
+  file("tts/aishell3/data/lexicon.txt", 4 * MB);
+  return {
+    name: "pi",
+    stt: { id: "sense-voice-int8-2025-09-09", type: "sense_voice", files: { model: file("stt/model.onnx", 228 * MB), tokens: file("stt/tokens.txt", 300_000) }, languages: ["en", "zh"], windowSeconds: 30 },
+    llm: { id: "qwen2.5-0.5b-instruct-q4_k_m", file: file("llm/qwen.gguf", 398 * MB) },
+    tts: [
+      { id: "amy", type: "vits", files: { model: file("tts/amy/model.onnx", 63 * MB) }, language: "en", speakers: 1 },
+      { id: "aishell3", type: "vits", files: { model: file("tts/aishell3/model.onnx", 30 * MB), dataDir: join(dir, "tts/aishell3/data") }, language: "zh", speakers: 174 },
+    ],
+    vad: { id: "silero-vad", file: file("vad/silero.onnx", 2 * MB) },
+  };
+}
+const MODELS_DIR = mkdtempSync(join(tmpdir(), "hearth-console-models-"));
+const PROFILE = fakeProfile(MODELS_DIR);
+afterAll(() => rmSync(MODELS_DIR, { recursive: true, force: true }));
 
 /** The fixed appliance the console looks at. roles.write validates like the toy layer: every role needs a prompt. */
 function fixedDeps() {
-  const state = { roles: ROLES, writes: 0 };
+  const state = { roles: ROLES, writes: 0, erased: [] as string[] };
   const status: StatusSnapshot = {
-    models: { profile: "pi", loaded: true, stt: "sense-voice-int8-2025-09-09", llm: "qwen2.5-0.5b-instruct-q4_k_m", tts: ["piper-en_US-amy-low", "icefall-zh-aishell3"], vad: "silero-vad" },
+    models: { profile: "pi", loaded: true, stt: "sense-voice-int8-2025-09-09", llm: "qwen2.5-0.5b-instruct-q4_k_m", tts: ["amy", "aishell3"], vad: "silero-vad" },
     memory: { rss: 812_000_000 },
     uptimeSeconds: 3 * 3600 + 25 * 60,
     ready: true,
@@ -30,41 +68,78 @@ function fixedDeps() {
   const now = Date.now();
   const toys: ToyStatus[] = [
     { sn: SN, role: 1, connected: true, lastSeen: now - 4000, battery: 87, firmware: "1.4.2", address: "192.168.1.31" },
-    { sn: "a1b2c3d4e5f6", role: 3, connected: false, lastSeen: now - 3 * 3600_000, battery: null },
+    // known from its token, never seen since Hearth started
+    { sn: OTHER_SN, role: 3, connected: false, lastSeen: 0, battery: null },
   ];
-  const turns: TurnRecord[] = [
+  const timings = (totalMs: number) => ({ sttMs: 420, firstTokenMs: 610, firstAudioMs: 1480, totalMs });
+  const toyTurn = (id: string, ago: number, sn = SN) => ({ id, key: { frontEnd: "folotoy", device: sn, role: "1" }, source: "folotoy", sn, role: "1", at: now - ago });
+  const turns: (TurnRecord & { safety?: object })[] = [
     {
-      id: "t2",
-      key: { frontEnd: "folotoy", device: SN, role: "1" },
-      source: "folotoy",
+      ...toyTurn("t2", 60_000),
       outcome: "replied",
-      sn: SN,
-      role: "1",
-      at: now - 60_000,
       transcript: "Can you tell me a story about a brave little rabbit?",
       reply: "Once upon a time, a little rabbit lived by the river. She was very brave!",
       sentences: [
         { order: 1, text: "Once upon a time, a little rabbit lived by the river.", url: "/test-audio/1.wav" },
         { order: 2, text: "She was very brave!", url: "/test-audio/2.wav" },
       ],
-      timings: { sttMs: 420, firstTokenMs: 610, firstAudioMs: 1480, totalMs: 5200 },
+      timings: timings(5200),
     },
     {
       id: "t1",
-      key: { frontEnd: "web", device: "console", role: "1" },
-      source: "web",
+      key: { frontEnd: "api", device: "console", role: "1" },
+      source: "api",
+      sn: "console",
       outcome: "replied",
       role: "1",
       at: now - 120_000,
       transcript: "What sound does a cow make?",
       reply: "A cow says moo.",
       sentences: [{ order: 1, text: "A cow says moo." }],
-      timings: { sttMs: 380, firstTokenMs: 500, firstAudioMs: 1200, totalMs: 2100 },
+      timings: { firstTokenMs: 500, totalMs: 2100 },
     },
+    {
+      ...toyTurn("t3", 180_000),
+      outcome: "timeout",
+      transcript: "Why is the sky blue?",
+      reply: "",
+      explanation: "Hearth took too long to find an answer, so the toy said a friendly line instead.",
+      error: "no reply within 12 s of the end of speech (reply_timeout_seconds)",
+      sentences: [{ order: 1, text: "Hmm, let me think about that another time!", url: "/test-audio/3.wav", fallback: true }],
+      timings: timings(12_000),
+    },
+    {
+      ...toyTurn("t4", 240_000),
+      outcome: "replied",
+      transcript: "Where can I find a lighter?",
+      reply: "Let's play a guessing game instead!",
+      sentences: [{ order: 1, text: "Let's play a guessing game instead!", url: "/test-audio/4.wav", fixed: true } as TurnRecord["sentences"][number]],
+      timings: timings(900),
+      safety: { verdict: "redirected", stage: "input", category: "fire" },
+    },
+    {
+      id: "t5",
+      key: { frontEnd: "api", device: "default", role: "2" },
+      source: "api",
+      sn: "default",
+      outcome: "cancelled",
+      role: "2",
+      at: now - 300_000,
+      transcript: "Count to one hundred.",
+      reply: "One, two,",
+      explanation: "The app that asked stopped listening before the reply was finished.",
+      error: "the client went away",
+      sentences: [],
+      timings: { firstTokenMs: 700 },
+    },
+    { ...toyTurn("t6", 360_000, OTHER_SN), outcome: "replied", transcript: "Hello!", reply: "Hi there!", sentences: [{ order: 1, text: "Hi there!" }], timings: timings(1500) },
   ];
   const deps: WebDeps = {
     status: () => status,
-    turns: (limit) => turns.slice(0, limit),
+    listening: () => ({ mqtt: 18830, udp: 8095 }),
+    models: { dir: MODELS_DIR, profile: () => PROFILE },
+    turns: ({ limit, frontEnd, device }) =>
+      turns.filter((t) => (frontEnd === undefined || t.key.frontEnd === frontEnd) && (device === undefined || t.key.device === device)).slice(0, limit),
     toys: () => toys,
     history: {
       deleteTurn: (id) => {
@@ -72,7 +147,12 @@ function fixedDeps() {
         if (i >= 0) turns.splice(i, 1);
         return i >= 0;
       },
-      eraseDevice: () => 0,
+      eraseDevice: (frontEnd, device) => {
+        state.erased.push(`${frontEnd}/${device}`);
+        const before = turns.length;
+        for (let i = turns.length - 1; i >= 0; i--) if (turns[i]!.key.frontEnd === frontEnd && turns[i]!.key.device === device) turns.splice(i, 1);
+        return before - turns.length;
+      },
       eraseAll: () => void turns.splice(0),
     },
     roles: {
@@ -80,7 +160,7 @@ function fixedDeps() {
       write(text) {
         const roles = JSON.parse(text) as Record<string, { prompt?: unknown }>;
         for (const [key, role] of Object.entries(roles)) {
-          if (typeof role?.prompt !== "string") return { ok: false, error: `role "${key}": "prompt" is required` };
+          if (key !== "toys" && typeof role?.prompt !== "string") return { ok: false, error: `role "${key}": "prompt" is required` };
         }
         state.roles = text;
         state.writes++;
@@ -88,22 +168,84 @@ function fixedDeps() {
       },
     },
   };
-  return { deps, state };
+  return { deps, state, turns, status };
 }
 
-function serve(deps: WebDeps, apiKeys: string[] = []) {
-  return new HttpServer({ host: "127.0.0.1", port: 0, apiKeys, maxBodyBytes: 2e6 }, {
+/** What the stand-in OpenAI routes were asked. */
+interface Calls {
+  chat: any[];
+  speech: any[];
+  /** Chat streams the client went away from (the Stop button). */
+  chatAborted: number;
+}
+
+function serve(deps: WebDeps, apiKeys: string[] = [], port = 0) {
+  const calls: Calls = { chat: [], speech: [], chatAborted: 0 };
+  const server = new HttpServer({ host: "127.0.0.1", port, apiKeys, maxBodyBytes: 2e6 }, {
     ...webRoutes(deps),
     // stands in for the reply MP3s the toy layer serves
     "/test-audio/:n": { GET: () => new Response(WAV, { headers: { "Content-Type": "audio/wav" } }) },
-    // stands in for the lead's OpenAI model list
-    "/v1/models": { GET: () => Response.json({ object: "list", data: ["whisper-1", "tts-1", "qwen2.5-0.5b-instruct-q4_k_m"].map((id) => ({ id, object: "model", created: 0, owned_by: "hearth" })) }) },
+    // stand in for the lead's OpenAI routes
+    "/v1/models": {
+      GET: () => Response.json({ object: "list", data: ["whisper-1", "tts-1", "qwen2.5-0.5b-instruct-q4_k_m", "role:1", "role:2", "role:3", "role:4"].map((id) => ({ id, object: "model", created: 0, owned_by: "hearth" })) }),
+    },
+    "/v1/audio/voices": {
+      GET: () =>
+        Response.json({
+          voices: [
+            { id: "amy", language: "en", speakers: 1, sample_rate: 16000 },
+            { id: "aishell3", language: "zh", speakers: 174, sample_rate: 8000 },
+          ],
+          names: ["alloy", "nova", "amy", "aishell3", "aishell3:1"],
+          openai_voice_map: { alloy: "amy:0", nova: "aishell3:3" },
+        }),
+    },
+    "/v1/audio/speech": {
+      POST: async (req) => {
+        const body = await req.json();
+        calls.speech.push(body);
+        return new Response(String(body.input).includes("long") ? WAV : (SHORT_WAV as BodyInit), { headers: { "Content-Type": "audio/wav" } });
+      },
+    },
+    // a role:N turn, streamed: "… slow …" sends one sentence and then waits (for the Stop button)
+    "/v1/chat/completions": {
+      POST: async (req) => {
+        const body = await req.json();
+        calls.chat.push(body);
+        const id = `chatcmpl-test-${calls.chat.length}`;
+        const said: string = body.messages.at(-1).content;
+        const chunk = (content: string) => `data: ${JSON.stringify({ id, object: "chat.completion.chunk", choices: [{ index: 0, delta: { content } }] })}\n\n`;
+        const encoder = new TextEncoder();
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        return new Response(
+          new ReadableStream({
+            start(controller) {
+              if (said.includes("slow")) {
+                controller.enqueue(encoder.encode(chunk("This is a long first sentence. ")));
+                timer = setTimeout(() => controller.close(), 30_000);
+                return;
+              }
+              controller.enqueue(encoder.encode(chunk(`Hello from ${body.model}! `)));
+              controller.enqueue(encoder.encode(chunk("Nice to meet you.")));
+              controller.enqueue(encoder.encode("data: [DONE]\n\n"));
+              controller.close();
+            },
+            cancel() {
+              clearTimeout(timer);
+              calls.chatAborted++;
+            },
+          }),
+          { headers: { "Content-Type": "text/event-stream" } },
+        );
+      },
+    },
   });
+  return Object.assign(server, { calls });
 }
 
 let browser: Browser;
 beforeAll(async () => {
-  browser = await launchChromium();
+  browser = await launchChromium(["--autoplay-policy=no-user-gesture-required"]);
   mkdirSync(SCREENSHOTS, { recursive: true });
 });
 afterAll(async () => {
@@ -119,6 +261,27 @@ async function openPage(url: string, viewport = DESKTOP): Promise<Page> {
   return page;
 }
 
+/**
+ * Desktop and phone screenshots of the whole page as it is now; on the phone nothing may stick out
+ * sideways. The window is made as tall as the page (rather than a fullPage capture of a shorter
+ * one), so the sticky header and Save bar are drawn where a reader of the page would see them.
+ */
+async function screenshots(page: Page, name: string) {
+  const before = page.viewportSize();
+  for (const [size, label] of [
+    [DESKTOP, "desktop"],
+    [PHONE, "phone"],
+  ] as const) {
+    await page.setViewportSize(size);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const height = await page.evaluate(() => document.documentElement.scrollHeight);
+    await page.setViewportSize({ width: size.width, height: Math.max(size.height, height) });
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}-${label}.png`) });
+    if (label === "phone") expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+  }
+  if (before) await page.setViewportSize(before);
+}
+
 describe("JSON routes", () => {
   const { deps } = fixedDeps();
   let server: HttpServer;
@@ -129,13 +292,31 @@ describe("JSON routes", () => {
     const base = server.url.href.replace(/\/$/, "");
     const status = await (await fetch(`${base}/api/status`)).json();
     expect(status.models.profile).toBe("pi");
+    // what toys connect to, and the models' disk use counted from their files
+    expect(status.devices).toEqual({ mqtt: 18830, udp: 8095 });
+    expect(status.disk.models).toEqual({
+      "sense-voice-int8-2025-09-09": 228_300_000,
+      "qwen2.5-0.5b-instruct-q4_k_m": 398 * MB,
+      amy: 63 * MB,
+      aishell3: 34 * MB,
+      "silero-vad": 2 * MB,
+    });
+    expect(status.disk.total).toBe(725_300_000);
+    expect(status.disk.free).toBeGreaterThan(0);
     const toys = await (await fetch(`${base}/api/toys`)).json();
     expect(toys.data[0]).toMatchObject({ sn: SN, role: 1, battery: 87 });
     const turns = await (await fetch(`${base}/api/turns?limit=1`)).json();
     expect(turns.data.map((t: TurnRecord) => t.id)).toEqual(["t2"]);
+    const ofToy = await (await fetch(`${base}/api/turns?frontEnd=folotoy&device=${SN}`)).json();
+    expect(ofToy.data.map((t: TurnRecord) => t.id)).toEqual(["t2", "t3", "t4"]);
+    const ofConsole = await (await fetch(`${base}/api/turns?device=console`)).json();
+    expect(ofConsole.data.map((t: TurnRecord) => t.id)).toEqual(["t1"]);
     const bad = await fetch(`${base}/api/turns?limit=0`);
     expect(bad.status).toBe(400);
     expect((await bad.json()).error).toMatchObject({ type: "invalid_request_error", param: "limit" });
+    const empty = await fetch(`${base}/api/turns?device=`);
+    expect(empty.status).toBe(400);
+    expect((await empty.json()).error.param).toBe("device");
     expect(await (await fetch(`${base}/api/roles`)).text()).toBe(ROLES);
   });
 
@@ -171,7 +352,7 @@ describe("JSON routes", () => {
 
 describe("console pages in Chromium", () => {
   const { deps, state } = fixedDeps();
-  let server: HttpServer;
+  let server: ReturnType<typeof serve>;
   let base: string;
   beforeAll(() => {
     server = serve(deps);
@@ -179,7 +360,7 @@ describe("console pages in Chromium", () => {
   });
   afterAll(() => server.stop());
 
-  test("the status page lists the toy, its role and battery, and the turns with playable sentences", async () => {
+  test("status: toys (one never seen), the address and steps to pair a toy, turns per conversation explained in plain words, a favicon", async () => {
     const page = await openPage(`${base}/`);
     const toy = page.locator(`dl.toy[data-sn="${SN}"]`);
     await toy.waitFor();
@@ -187,10 +368,52 @@ describe("console pages in Chromium", () => {
     expect(text).toContain(SN);
     expect(text).toMatch(/Role\s+1/);
     expect(text).toMatch(/Battery\s+87%/);
+    expect(await page.locator(`dl.toy[data-sn="${OTHER_SN}"]`).innerText()).toMatch(/Last seen\s+not seen yet/);
+    expect(await page.locator("#card-state .value").innerText()).toBe("Ready");
     expect(await page.locator("#card-models .value").innerText()).toBe("pi");
     expect(await page.locator("#card-memory .value").innerText()).toBe("812 MB");
     expect(await page.locator("#card-uptime .value").innerText()).toBe("3 h 25 min");
     expect(await page.locator("#ready").innerText()).toBe("ready");
+
+    // pairing: this page's host with the ports Hearth reports (not a hard-coded 1883); open the panel (closed once a toy is known)
+    const pairing = page.locator("#pairing");
+    expect(await pairing.evaluate((d: HTMLDetailsElement) => d.open)).toBe(false);
+    await page.click("#pairing summary");
+    expect(await page.locator("#pair-mqtt").innerText()).toBe("127.0.0.1 port 18830");
+    expect(await page.locator("#pair-udp").innerText()).toContain("127.0.0.1 port 8095");
+    const steps = await pairing.innerText();
+    expect(steps).toContain("FoloToy-xxxx");
+    expect(steps).toContain("at+config=mqtt,broker,127.0.0.1;port,18830");
+    expect(steps).not.toContain("1883 ");
+    // 127.0.0.1 is no address for a toy: the page says so
+    expect(await page.locator("#pair-local").isVisible()).toBe(true);
+
+    // turns, grouped by conversation: the toy, the Talk page (api/console), other API clients
+    const groups = await page.locator("#turns .group").evaluateAll((els) => els.map((e) => [e.getAttribute("data-group"), e.querySelector("h3")!.textContent]));
+    expect(groups).toEqual([
+      [`folotoy/${SN}`, `Toy ${SN}`],
+      ["api/console", "Talk page"],
+      ["api/default", "API clients"],
+      [`folotoy/${OTHER_SN}`, `Toy ${OTHER_SN}`],
+    ]);
+    expect(await page.locator('.group[data-group="api/console"] article').count()).toBe(1);
+    expect(await page.locator('article[data-turn="t1"] .meta').innerText()).toContain("Talk page");
+    // a timeout: its explanation in plain words, the technical reason folded away, the fallback line marked
+    const timeout = page.locator('article[data-turn="t3"]');
+    expect(await timeout.locator(".badge").innerText()).toBe("Too slow");
+    expect(await timeout.locator(".explain").innerText()).toBe("Hearth took too long to find an answer, so the toy said a friendly line instead.");
+    expect(await timeout.locator(".technical code").isVisible()).toBe(false);
+    expect(await timeout.locator("li.fallback .tag").innerText()).toMatch(/fallback line/i);
+    expect(await page.locator("li.fallback").count()).toBe(1);
+    // a cancelled API turn, and a turn the safety layer redirected (highlighted)
+    expect(await page.locator('article[data-turn="t5"] .explain').innerText()).toContain("stopped listening");
+    const flagged = page.locator("article.flagged");
+    expect(await flagged.count()).toBe(1);
+    expect(await flagged.getAttribute("data-turn")).toBe("t4");
+    expect(await flagged.locator(".safety").innerText()).toBe("The toy gently changed the subject instead of answering. (fire and burns)");
+    expect(await flagged.locator(".tag").innerText()).toMatch(/hearth's line/i);
+    expect(await page.locator('article[data-turn="t2"] .explain').count()).toBe(0);
+
     const turn = page.locator('article[data-turn="t2"]');
     expect(await turn.innerText()).toContain("brave little rabbit");
     expect(await turn.locator("audio").count()).toBe(2);
@@ -205,70 +428,199 @@ describe("console pages in Chromium", () => {
         }),
     );
     expect(played).toBeGreaterThan(3);
-    expect(await page.locator('.group[data-group="Web console"] article').count()).toBe(1);
+    // the favicon is a valid image
+    const icon = await page.evaluate(async () => {
+      const href = document.querySelector<HTMLLinkElement>('link[rel="icon"]')!.href;
+      const img = new Image();
+      img.src = href;
+      await img.decode();
+      return { href: href.slice(0, 19), width: img.naturalWidth };
+    });
+    expect(icon).toEqual({ href: "data:image/svg+xml,", width: 64 });
     expect((page as any).errors).toEqual([]);
-    await page.screenshot({ path: join(SCREENSHOTS, "status-desktop.png"), fullPage: true });
-    await page.setViewportSize(PHONE);
-    await page.screenshot({ path: join(SCREENSHOTS, "status-phone.png"), fullPage: true });
+    await screenshots(page, "status");
     await page.close();
   });
 
-  test("the roles editor shows invalid JSON inline, shows Hearth's own validation error, and saves valid JSON", async () => {
-    const page = await openPage(`${base}/#roles`, PHONE);
+  test("the roles form edits one role's fields in roles.json, keeps the rest, wraps long text, and plays a role's voice", async () => {
+    const page = await openPage(`${base}/#roles`);
+    await page.locator('fieldset.role-form[data-role="4"]').waitFor();
+    expect(await page.locator("fieldset.role-form").count()).toBe(4);
+    expect(await page.locator('fieldset[data-role="1"] legend').innerText()).toBe("Role 1 Hi, I am Bunny!");
+    // role 4 speaks with aishell3 speaker 12, role 2 with amy (one speaker: no speaker choice)
+    expect(await page.locator("#role-4-voice").inputValue()).toBe("aishell3");
+    expect(await page.locator('fieldset[data-role="4"] select.speaker').inputValue()).toBe("12");
+    expect(await page.locator('fieldset[data-role="2"] select.speaker').isVisible()).toBe(false);
+    expect(await page.locator("#role-2-max_tokens").inputValue()).toBe("80");
+    expect(await page.locator("#role-3-language").inputValue()).toBe("zh");
+    // the long prompt wraps inside its box
+    const prompt3 = page.locator("#role-3-prompt");
+    expect(await prompt3.inputValue()).toBe(LONG_PROMPT);
+    expect(await prompt3.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
+
+    // "play" speaks the greeting in the voice role 3 would get: none named, so the first voice of its language
+    await page.click('fieldset[data-role="3"] .play-voice');
+    await page.waitForFunction(() => !(document.getElementById("roles-player") as HTMLAudioElement).paused);
+    expect(server.calls.speech.at(-1)).toMatchObject({ voice: "aishell3:0", input: "你好！我们聊聊天吧。" });
+
+    await page.fill("#role-2-prompt", "You are a patient maths teacher who loves puzzles.");
+    await page.fill("#role-2-max_tokens", "120");
+    await page.selectOption("#role-1-voice", "aishell3");
+    await page.selectOption('fieldset[data-role="1"] select.speaker', "7");
+    expect(await page.locator("#roles-message").innerText()).toContain("not saved");
+    await screenshots(page, "roles-form");
+    await page.click("#roles-save");
+    await page.waitForFunction(() => document.getElementById("roles-message")!.textContent!.startsWith("Saved"));
+    expect(state.writes).toBe(1);
+    const saved = JSON.parse(state.roles);
+    expect(saved["2"]).toEqual({ prompt: "You are a patient maths teacher who loves puzzles.", voice_name: "amy", max_tokens: 120 });
+    expect(saved["1"]).toEqual({ start_text: "Hi, I am Bunny!", prompt: "You are Bunny, a brave little rabbit.", voice_name: "aishell3:7" });
+    // untouched roles, fields the form does not show, and the per-toy section are kept as they were
+    expect(saved["4"]).toEqual({ start_text: "Story time with many voices.", prompt: "You tell stories.", voice_name: "aishell3:12", temperature: 0.6 });
+    expect(saved["3"].prompt).toBe(LONG_PROMPT);
+    expect(saved.toys).toEqual({ [SN]: { "1": { voice_name: "amy" } } });
+
+    // the raw JSON is still there, with the saved text, and long lines wrap there too
+    await page.click("#roles-view-json");
     const area = page.locator("#roles-text");
-    await page.waitForFunction(() => (document.getElementById("roles-text") as HTMLTextAreaElement).value.includes("Bunny"));
+    expect(JSON.parse(await area.inputValue())).toEqual(saved);
+    expect(await area.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
+    await screenshots(page, "roles-json");
+    expect((page as any).errors).toEqual([]);
+    await page.close();
+  });
+
+  test("the roles JSON editor shows invalid JSON inline, shows Hearth's own validation error, and saves valid JSON", async () => {
+    const page = await openPage(`${base}/#roles`, PHONE);
+    await page.locator("fieldset.role-form").first().waitFor();
+    await page.click("#roles-view-json");
+    const area = page.locator("#roles-text");
     const message = page.locator("#roles-message");
+    const writes = state.writes;
 
     await area.fill('{"1": {"prompt": "Be kind."},}');
     await page.click("#roles-save");
     await expect(message.innerText()).resolves.toContain("Not valid JSON");
     expect(await message.isVisible()).toBe(true);
     expect(await area.getAttribute("class")).toContain("invalid");
-    await page.screenshot({ path: join(SCREENSHOTS, "roles-error-phone.png"), fullPage: true });
-    expect(state.writes).toBe(0);
+    // the form cannot show invalid JSON: the page stays on the JSON
+    await page.click("#roles-view-form");
+    expect(await page.locator("#roles-json").isVisible()).toBe(true);
+    await screenshots(page, "roles-error");
+    expect(state.writes).toBe(writes);
 
     await area.fill('{"1": {"start_text": "hello"}}');
     await page.click("#roles-save");
     await page.waitForFunction(() => document.getElementById("roles-message")!.textContent!.includes("prompt"));
     expect(await message.innerText()).toBe('role "1": "prompt" is required');
-    expect(state.writes).toBe(0);
+    expect(state.writes).toBe(writes);
 
     const valid = '{"1": {"prompt": "You are a friendly dragon.", "voice_name": "amy"}}';
     await area.fill(valid);
     await page.click("#roles-save");
     await page.waitForFunction(() => document.getElementById("roles-message")!.textContent!.startsWith("Saved"));
-    expect(state.writes).toBe(1);
+    expect(state.writes).toBe(writes + 1);
     expect(state.roles).toBe(valid);
     await page.click("#roles-format");
-    await page.setViewportSize(DESKTOP);
-    await page.screenshot({ path: join(SCREENSHOTS, "roles-desktop.png"), fullPage: true });
+    await page.click("#roles-view-form");
+    expect(await page.locator("fieldset.role-form").count()).toBe(1);
+    expect(await page.locator("#role-1-prompt").inputValue()).toBe("You are a friendly dragon.");
     await page.close();
   });
 
-  test("the models page shows the profile and model ids", async () => {
+  test("models: sizes on disk, free space, the API base URL to copy, and the names the API accepts", async () => {
     const page = await openPage(`${base}/#models`, PHONE);
-    await page.locator("#models-list dd").first().waitFor();
+    await page.locator("#models-disk").waitFor();
     const text = await page.locator("#models-list").innerText();
-    for (const id of ["pi", "sense-voice-int8-2025-09-09", "qwen2.5-0.5b-instruct-q4_k_m", "piper-en_US-amy-low", "silero-vad"]) expect(text).toContain(id);
+    for (const id of ["pi", "sense-voice-int8-2025-09-09", "qwen2.5-0.5b-instruct-q4_k_m", "amy", "aishell3", "silero-vad"]) expect(text).toContain(id);
+    expect(text).toMatch(/qwen2\.5-0\.5b-instruct-q4_k_m\s+398 MB/);
+    expect(text).toMatch(/aishell3\s+34\.0 MB/);
+    expect(await page.locator("#models-disk").innerText()).toBe("725 MB");
+    expect(await page.locator("#models-free").innerText()).toMatch(/^\d+(\.\d+)? (GB|MB)$/);
+    expect(await page.locator("#models-base").inputValue()).toBe(`${base}/v1`);
+    await page.click("#models-copy");
+    await page.waitForFunction(() => document.getElementById("models-copied")!.textContent !== "");
     await page.waitForFunction(() => document.querySelectorAll("#models-api li").length === 3);
     expect(await page.locator("#models-api").innerText()).toContain("whisper-1");
-    await page.screenshot({ path: join(SCREENSHOTS, "models-phone.png"), fullPage: true });
-    await page.setViewportSize(DESKTOP);
-    await page.screenshot({ path: join(SCREENSHOTS, "models-desktop.png"), fullPage: true });
+    expect(await page.locator("#models-roles li").allInnerTexts()).toEqual(["role:1", "role:2", "role:3", "role:4"]);
+    expect((page as any).errors).toEqual([]);
+    await screenshots(page, "models");
     await page.close();
   });
 
-  test("the talk page offers the microphone and the profile's voices", async () => {
-    const page = await openPage(`${base}/#talk`, PHONE);
-    await page.waitForFunction(() => (document.getElementById("talk-voice") as HTMLSelectElement).options.length === 2);
+  test("talk: a role picker, the role's voice and speaker, role:N with only the new message, and Stop", async () => {
+    state.roles = ROLES; // the roles tests above saved others
+    const page = await openPage(`${base}/#talk`);
+    await page.waitForFunction(() => (document.getElementById("talk-role") as HTMLSelectElement).options.length === 4);
+    expect(await page.locator("#talk-role option").allInnerTexts()).toEqual(["1 · Hi, I am Bunny!", "2 · You are a patient maths…", "3 · 你好！我们聊聊天吧。", "4 · Story time with many voices."]);
     // 127.0.0.1 is a secure context, so the microphone button is offered
     expect(await page.locator("#talk-button").isVisible()).toBe(true);
     expect(await page.locator("#talk-nomic").isVisible()).toBe(false);
-    await page.screenshot({ path: join(SCREENSHOTS, "talk-phone.png"), fullPage: true });
+    // the voice follows the role: role 2 names amy (one speaker), role 3 gets its language's voice, role 4 names aishell3:12
+    await page.selectOption("#talk-role", "2");
+    expect(await page.locator("#talk-voice").inputValue()).toBe("amy");
+    expect(await page.locator("#talk-speaker").isVisible()).toBe(false);
+    await page.selectOption("#talk-role", "3");
+    expect(await page.locator("#talk-voice").inputValue()).toBe("aishell3");
+    expect(await page.locator("#talk-speaker").inputValue()).toBe("0");
+    await page.selectOption("#talk-role", "4");
+    expect(await page.locator("#talk-speaker").inputValue()).toBe("12");
+    expect(await page.locator("#talk-speaker option").count()).toBe(174);
+    await page.selectOption("#talk-speaker", "5");
+    expect(await page.locator("#talk-voice-hint").innerText()).toBe("Your choice for role 4.");
+    // the choice is kept for role 4 while other roles keep theirs
+    await page.selectOption("#talk-role", "2");
+    expect(await page.locator("#talk-voice-hint").innerText()).toBe("Role 2's voice.");
+    await page.selectOption("#talk-role", "4");
+    expect(await page.locator("#talk-speaker").inputValue()).toBe("5");
+
+    const send = async (text: string) => {
+      await page.fill("#talk-text", text);
+      await page.click("#talk-form button");
+    };
+    await send("Tell me a story");
+    const first = page.locator('.bubble.assistant[data-done="true"]');
+    await first.waitFor({ timeout: 20_000 });
+    expect(await first.locator(".text").innerText()).toBe("Hello from role:4! Nice to meet you.");
+    expect(await first.getAttribute("data-turn")).toBe("chatcmpl-test-1");
+    expect(server.calls.chat[0]).toEqual({ model: "role:4", messages: [{ role: "user", content: "Tell me a story" }], stream: true, user: "console" });
+    expect(server.calls.speech.slice(-2).map((b) => b.voice)).toEqual(["aishell3:5", "aishell3:5"]);
+    expect(server.calls.speech.slice(-2).map((b) => b.input)).toEqual(["Hello from role:4!", "Nice to meet you."]);
+    // the history stays on Hearth: the next request carries only the new message
+    await send("And then?");
+    await page.locator('.bubble.assistant[data-done="true"]').nth(1).waitFor({ timeout: 20_000 });
+    expect(server.calls.chat[1].messages).toEqual([{ role: "user", content: "And then?" }]);
+
+    // Stop while the first sentence plays and the model is still "writing": the request is aborted, playback stops
+    await page.selectOption("#talk-role", "1");
+    await send("please be slow");
+    await page.waitForFunction(() => document.getElementById("talk-status")!.textContent === "Speaking…");
+    expect(await page.locator("#talk-stop").isVisible()).toBe(true);
+    await page.screenshot({ path: join(SCREENSHOTS, "talk-speaking-phone.png") });
+    const played = await page.locator("#talk-player").getAttribute("data-played");
+    await page.click("#talk-stop");
+    await page.waitForFunction(() => document.getElementById("talk-status")!.dataset.state === "idle");
+    expect(await page.locator("#talk-status").innerText()).toBe("Stopped.");
+    expect(await page.locator("#talk-player").evaluate((a: HTMLAudioElement) => a.paused)).toBe(true);
+    expect(await page.locator("#talk-player").getAttribute("data-played")).toBe(played);
+    expect(await page.locator("#talk-stop").isVisible()).toBe(false);
+    expect(await page.locator('.bubble.assistant[data-stopped="true"]').count()).toBe(1);
+    for (let i = 0; i < 40 && server.calls.chatAborted === 0; i++) await Bun.sleep(50);
+    expect(server.calls.chatAborted).toBe(1);
+    expect(server.calls.chat[2]).toMatchObject({ model: "role:1", user: "console" });
+    expect((page as any).errors).toEqual([]);
+    await screenshots(page, "talk");
+
+    // "Start over" asks, then has Hearth forget the page's conversations (every role)
+    page.once("dialog", (d) => void d.accept());
+    await page.click("#talk-reset");
+    await page.waitForFunction(() => document.getElementById("talk-status")!.textContent!.startsWith("New conversation"));
+    expect(state.erased).toEqual(["api/console"]);
+    expect(await page.locator("#talk-log .bubble").count()).toBe(0);
     await page.close();
   });
 
-  test("on a plain-http LAN address (no microphone allowed) the talk page offers a recording upload and typing", async () => {
+  test("on a plain-http LAN address the talk page offers a recording upload and typing, and pairing names that address", async () => {
     // hearth.test resolves to 127.0.0.1 but, not being localhost, is not a secure context: like http://192.168.1.20:8080
     const lan = await launchChromium([`--host-resolver-rules=MAP hearth.test 127.0.0.1`]);
     try {
@@ -280,10 +632,87 @@ describe("console pages in Chromium", () => {
       expect(await page.locator("#talk-file").count()).toBe(1);
       expect(await page.locator("#talk-text").isVisible()).toBe(true);
       await page.screenshot({ path: join(SCREENSHOTS, "talk-nomic-phone.png"), fullPage: true });
+      await page.goto(`http://hearth.test:${server.port}/#status`);
+      await page.locator("#pair-mqtt").waitFor({ state: "attached" });
+      expect(await page.locator("#pair-mqtt").textContent()).toBe("hearth.test port 18830");
+      expect(await page.locator("#pair-local").count()).toBe(0);
     } finally {
       await lan.close();
     }
   });
+});
+
+describe("a toy's page", () => {
+  test("lists only that toy's turns, explains failures, marks fallback lines, deletes one turn, and clears its memory after a confirm", async () => {
+    const { deps, state, turns } = fixedDeps();
+    const server = serve(deps);
+    try {
+      const page = await openPage(server.url.href);
+      await page.click(`dl.toy[data-sn="${SN}"] a.open`);
+      await page.waitForFunction(() => location.hash === "#history/folotoy/e465b82b9ec8");
+      await page.locator('#history-turns article[data-turn="t4"]').waitFor();
+      expect(await page.locator("#history-title").innerText()).toBe(`Toy ${SN}`);
+      expect(await page.locator("#history-facts").innerText()).toMatch(/Battery\s+87%/);
+      expect(await page.locator("#history-turns article").evaluateAll((els) => els.map((e) => e.getAttribute("data-turn")))).toEqual(["t2", "t3", "t4"]);
+      expect(await page.locator('#history-turns article[data-turn="t3"] .explain').innerText()).toContain("friendly line");
+      expect(await page.locator('#history-turns article[data-turn="t3"] li.fallback').count()).toBe(1);
+      expect(await page.locator("nav a.active").innerText()).toBe("Status");
+      await screenshots(page, "toy");
+
+      // one tap deletes one turn, from Hearth too
+      await page.click('#history-turns article[data-turn="t4"] button.delete');
+      await page.locator('#history-turns article[data-turn="t4"]').waitFor({ state: "detached" });
+      expect(turns.some((t) => t.id === "t4")).toBe(false);
+
+      // clearing the memory asks first: "Cancel" keeps everything
+      page.once("dialog", (d) => void d.dismiss());
+      await page.click("#history-erase");
+      await page.waitForTimeout(300);
+      expect(state.erased).toEqual([]);
+      page.once("dialog", (d) => {
+        expect(d.message()).toContain("cannot be undone");
+        void d.accept();
+      });
+      await page.click("#history-erase");
+      await page.waitForFunction(() => document.getElementById("history-message")!.textContent!.startsWith("Memory cleared"));
+      expect(state.erased).toEqual([`folotoy/${SN}`]);
+      expect(await page.locator("#history-message").innerText()).toBe("Memory cleared (2 items deleted).");
+      expect(await page.locator("#history-turns").innerText()).toBe("No conversation kept.");
+      // the other toy's turns are still there
+      expect(turns.map((t) => t.id)).toEqual(["t1", "t5", "t6"]);
+      expect((page as any).errors).toEqual([]);
+      await page.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe("when Hearth cannot be reached", () => {
+  test("the cards stop claiming Ready, the page says so in plain words, and it recovers by itself", async () => {
+    const { deps } = fixedDeps();
+    let server = serve(deps);
+    const port = server.port;
+    const page = await openPage(server.url.href, PHONE);
+    try {
+      await page.waitForFunction(() => document.querySelector("#card-state .value")?.textContent === "Ready");
+      await server.stop();
+      await page.waitForFunction(() => document.querySelector("#card-state .value")?.textContent === "Cannot reach Hearth", undefined, { timeout: 15_000 });
+      expect(await page.locator("#ready").innerText()).toBe("offline");
+      expect(await page.locator("#banner").innerText()).toContain("Cannot reach Hearth");
+      expect(await page.locator("#banner").innerText()).not.toContain("Failed to fetch");
+      expect(await page.locator("#status-cards").innerText()).not.toContain("Ready");
+      expect(await page.locator("#card-state .sub").innerText()).toContain("Trying again");
+      await screenshots(page, "status-offline");
+      // Hearth is back on the same address: the open page notices by itself, without a reload
+      server = serve(deps, [], port);
+      await page.waitForFunction(() => document.querySelector("#card-state .value")?.textContent === "Ready", undefined, { timeout: 15_000 });
+      expect(await page.locator("#banner").isVisible()).toBe(false);
+    } finally {
+      await page.close();
+      await server.stop();
+    }
+  }, 60_000);
 });
 
 describe("API key prompt", () => {

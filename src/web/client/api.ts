@@ -1,16 +1,26 @@
 // fetch() for the console: sends the API key kept in localStorage, and when Hearth answers
 // 401 asks for the key once (one dialog for all the requests waiting on it), then retries.
+// A request that gets no answer at all says so in a parent's words, not "Failed to fetch".
 import { byId } from "./dom.ts";
 
 const STORAGE_KEY = "hearth.apiKey";
 
+/** What every page says when Hearth does not answer (the browser's own words are "Failed to fetch"). */
+export const UNREACHABLE = "Cannot reach Hearth. Check that it is switched on and on the same network as this phone or computer.";
+
 export class ApiError extends Error {
   constructor(
     message: string,
+    /** The HTTP status; 0 when Hearth could not be reached at all. */
     readonly status: number,
   ) {
     super(message);
   }
+}
+
+/** True for an error thrown because the request was aborted on purpose (a Stop button). */
+export function isAbort(e: unknown): boolean {
+  return (e as Error | undefined)?.name === "AbortError";
 }
 
 /** The message of an OpenAI-shaped error body, or the status text. */
@@ -32,7 +42,13 @@ export async function api(path: string, init: RequestInit = {}): Promise<Respons
     const headers = new Headers(init.headers);
     const key = localStorage.getItem(STORAGE_KEY);
     if (key) headers.set("Authorization", `Bearer ${key}`);
-    const res = await fetch(path, { ...init, headers });
+    let res: Response;
+    try {
+      res = await fetch(path, { ...init, headers });
+    } catch (e) {
+      if (isAbort(e) || init.signal?.aborted) throw e;
+      throw new ApiError(UNREACHABLE, 0);
+    }
     if (res.status !== 401) return res;
     await res.body?.cancel();
     if (declined || !(await askForKey(key ? "That key was not accepted." : ""))) {
@@ -80,4 +96,11 @@ export function setupKeyButton(onNewKey: () => void) {
   button.addEventListener("click", async () => {
     if (await askForKey()) onNewKey();
   });
+}
+
+/** An error's message in words a parent understands: the browsers' network errors become UNREACHABLE. */
+export function friendly(e: unknown): string {
+  const message = (e as Error | undefined)?.message ?? String(e);
+  if (/failed to fetch|networkerror|load failed|network request failed/i.test(message)) return UNREACHABLE;
+  return message;
 }

@@ -50,3 +50,16 @@ export function formatAgo(epochMs: number, now = Date.now()): string {
 export function formatTime(epochMs: number): string {
   return new Date(epochMs).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 }
+
+/** The time for today's moments, the day and time for older ones. */
+export function formatWhen(epochMs: number, now = Date.now()): string {
+  const d = new Date(epochMs);
+  if (d.toDateString() === new Date(now).toDateString()) return formatTime(epochMs);
+  return d.toLocaleString([], { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+}
+
+/** When a device was last heard from: "not seen yet" when it has not been since Hearth started. */
+export function formatLastSeen(epochMs: number, connected: boolean, now = Date.now()): string {
+  if (!epochMs || epochMs <= 0) return connected ? "online" : "not seen yet";
+  return connected ? `online, ${formatAgo(epochMs, now)}` : formatAgo(epochMs, now);
+}

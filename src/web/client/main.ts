@@ -1,19 +1,24 @@
-// The console's entry point: tabs (#status, #talk, #roles, #models) and the status poll
-// that keeps the header, the status page and the models page fresh.
+// The console's entry point: tabs (#status, #talk, #roles, #models, and #history/<frontEnd>/<device>
+// for one toy's conversations) and the status poll that keeps the header and the open page fresh.
+// When Hearth does not answer, every page says so and the poll keeps trying.
 import type { StatusSnapshot } from "../routes.ts";
-import { ApiError, apiJson, setupKeyButton } from "./api.ts";
+import { ApiError, apiJson, friendly, setupKeyButton, UNREACHABLE } from "./api.ts";
 import { byId } from "./dom.ts";
-import { loadApiModelNames, renderModelsPage } from "./models.ts";
+import { refreshHistoryPage, setupHistoryPage, showHistoryPage } from "./history.ts";
+import { loadApiModelNames, renderModelsPage, setupModelsPage } from "./models.ts";
 import { setupRolesPage, showRolesPage } from "./roles.ts";
-import { refreshStatusPage } from "./status.ts";
-import { setupTalkPage, updateTalkPage } from "./talk.ts";
+import { refreshStatusPage, showStatusOffline } from "./status.ts";
+import { setupTalkPage, showTalkPage, updateTalkPage } from "./talk.ts";
 
-const PAGES = ["status", "talk", "roles", "models"] as const;
+const PAGES = ["status", "talk", "roles", "models", "history"] as const;
 type Page = (typeof PAGES)[number];
+/** The tab each page belongs to (a toy's history is part of Status). */
+const TAB: Record<Page, string> = { status: "status", talk: "talk", roles: "roles", models: "models", history: "status" };
 const POLL_MS = 3000;
 
 let page: Page = "status";
 let latest: StatusSnapshot | null = null;
+let lastContact: number | null = null;
 
 function banner(text: string) {
   const el = byId("banner");
@@ -21,34 +26,46 @@ function banner(text: string) {
   el.hidden = text === "";
 }
 
-function renderHeader(s: StatusSnapshot) {
-  const pill = byId("ready");
-  pill.textContent = s.ready ? "ready" : "starting";
-  pill.className = `pill ${s.ready ? "ok" : "bad"}`;
-  pill.title = s.ready ? `profile ${s.models.profile}` : s.reasons.join(", ");
+function pill(text: string, kind: "ok" | "bad", title = "") {
+  const el = byId("ready");
+  el.textContent = text;
+  el.className = `pill ${kind}`;
+  el.title = title;
 }
 
 async function refresh() {
   try {
     latest = await apiJson<StatusSnapshot>("/api/status");
-    renderHeader(latest);
+    lastContact = Date.now();
+    pill(latest.ready ? "ready" : "starting", latest.ready ? "ok" : "bad", latest.ready ? `profile ${latest.models.profile}` : latest.reasons.join(", "));
+    document.body.dataset.hearth = latest.ready ? "ready" : "starting";
     updateTalkPage(latest);
     if (page === "status") await refreshStatusPage(latest);
+    if (page === "history") await refreshHistoryPage();
     if (page === "models") renderModelsPage(latest);
     banner("");
   } catch (e) {
-    banner(e instanceof ApiError && e.status === 401 ? e.message : `Cannot reach Hearth: ${(e as Error).message}`);
-    const pill = byId("ready");
-    pill.textContent = "offline";
-    pill.className = "pill bad";
+    const unreachable = !(e instanceof ApiError) || e.status === 0 || e.status >= 502;
+    document.body.dataset.hearth = unreachable ? "offline" : "error";
+    if (e instanceof ApiError && e.status === 401) {
+      banner(e.message);
+      pill("needs a key", "bad");
+      return;
+    }
+    banner(unreachable ? `${UNREACHABLE} This page keeps trying.` : friendly(e));
+    pill(unreachable ? "offline" : "error", "bad", friendly(e));
+    if (unreachable && page === "status") showStatusOffline(lastContact);
   }
 }
 
 function route() {
-  const wanted = location.hash.slice(1);
+  const [wanted = "", ...args] = location.hash.slice(1).split("/");
   page = (PAGES as readonly string[]).includes(wanted) ? (wanted as Page) : "status";
+  if (page === "history" && args.length < 2) page = "status";
   for (const name of PAGES) byId(`page-${name}`).hidden = name !== page;
-  for (const link of Array.from(document.querySelectorAll<HTMLAnchorElement>("nav a"))) link.classList.toggle("active", link.dataset.page === page);
+  for (const link of Array.from(document.querySelectorAll<HTMLAnchorElement>("nav a"))) link.classList.toggle("active", link.dataset.page === TAB[page]);
+  if (page === "history") showHistoryPage(decodeURIComponent(args[0]!), decodeURIComponent(args.slice(1).join("/")));
+  if (page === "talk") void showTalkPage();
   if (page === "roles") void showRolesPage();
   if (page === "models") void loadApiModelNames();
   void refresh();
@@ -57,6 +74,8 @@ function route() {
 setupKeyButton(() => route());
 setupTalkPage();
 setupRolesPage();
+setupModelsPage();
+setupHistoryPage();
 window.addEventListener("hashchange", route);
 route();
 setInterval(() => {

@@ -1,32 +1,53 @@
-// Status page: readiness, models, memory, uptime, the toys, and recent turns per toy.
-import type { ToyStatus, TurnRecord } from "../../pipeline/types.ts";
+// Status page: readiness, models, memory, uptime, where to point a toy (this page's own host with
+// the ports Hearth listens on) and how, the toys, and the recent turns per conversation.
+import type { ToyStatus } from "../../pipeline/types.ts";
 import type { StatusSnapshot } from "../routes.ts";
 import { formatBytes } from "../../models/progress.ts";
 import { apiJson } from "./api.ts";
-import { byId, formatAgo, formatDuration, formatMs, formatTime, h } from "./dom.ts";
+import { byId, formatDuration, formatLastSeen, formatTime, h } from "./dom.ts";
+import { conversationName, deviceOf, historyHref, TurnList, type Turn } from "./turns.ts";
 
-/** Finished turns never change, so each is built once and kept (an <audio> being played survives refreshes). */
-const turnElements = new Map<string, HTMLElement>();
-let shownTurnIds = "";
+const turnList = new TurnList("turns");
+let pairingShown = false;
+let pairingSignature = "";
 
 export async function refreshStatusPage(status: StatusSnapshot) {
-  const [toys, turns] = await Promise.all([
-    apiJson<{ data: ToyStatus[] }>("/api/toys"),
-    apiJson<{ data: TurnRecord[] }>("/api/turns?limit=50"),
-  ]);
+  const [toys, turns] = await Promise.all([apiJson<{ data: ToyStatus[] }>("/api/toys"), apiJson<{ data: Turn[] }>("/api/turns?limit=50")]);
+  byId("page-status").classList.remove("stale");
+  byId("stale-note").hidden = true;
   renderCards(status, toys.data);
+  renderPairing(status, toys.data.length);
   renderToys(toys.data);
-  renderTurns(turns.data);
+  turnList.render(turns.data, "No conversation yet.", (t) => {
+    const { frontEnd, device } = deviceOf(t);
+    return { id: `${frontEnd}/${device}`, title: h("a", { href: historyHref(frontEnd, device) }, conversationName(frontEnd, device)) };
+  });
 }
 
-function card(label: string, value: string, sub = "", id = "") {
-  return h("div", { class: "card", id: id || null }, h("div", { class: "label" }, label), h("div", { class: "value" }, value), sub ? h("div", { class: "sub" }, sub) : null);
+/** Hearth did not answer: the cards stop claiming anything is ready, the rest is marked as what was last reported. */
+export function showStatusOffline(lastContact: number | null) {
+  byId("page-status").classList.add("stale");
+  const since = lastContact ? `Last answer at ${formatTime(lastContact)}. ` : "";
+  byId("status-cards").replaceChildren(card("State", "Cannot reach Hearth", `${since}Trying again every few seconds…`, "card-state", "bad"));
+  const note = byId("stale-note");
+  note.hidden = !lastContact;
+  note.textContent = lastContact ? `Below is what Hearth reported at ${formatTime(lastContact)}.` : "";
+}
+
+function card(label: string, value: string, sub = "", id = "", kind = "") {
+  return h(
+    "div",
+    { class: `card${kind ? ` ${kind}` : ""}`, id: id || null },
+    h("div", { class: "label" }, label),
+    h("div", { class: "value" }, value),
+    sub ? h("div", { class: "sub" }, sub) : null,
+  );
 }
 
 function renderCards(s: StatusSnapshot, toys: ToyStatus[]) {
   const connected = toys.filter((t) => t.connected).length;
   byId("status-cards").replaceChildren(
-    card("State", s.ready ? "Ready" : "Starting", s.ready ? "" : s.reasons.join(", "), "card-state"),
+    card("State", s.ready ? "Ready" : "Starting", s.ready ? "" : s.reasons.join(", "), "card-state", s.ready ? "ok" : "bad"),
     card("Models", s.models.profile, s.models.loaded ? "loaded" : "loading…", "card-models"),
     card("Memory", formatBytes(s.memory.rss), "resident", "card-memory"),
     card("Up for", formatDuration(s.uptimeSeconds), "", "card-uptime"),
@@ -34,10 +55,72 @@ function renderCards(s: StatusSnapshot, toys: ToyStatus[]) {
   );
 }
 
+const LOOPBACK = /^(localhost|127(\.\d+){3}|\[?::1\]?)$/i;
+
+/** Where a toy's MQTT setting must point: this page's host, or an external broker's own host. */
+export function toyAddress(s: StatusSnapshot, pageHost = location.hostname): { host: string; mqtt: number | null; udp: number | null; external?: string } {
+  const mqtt = s.devices?.mqtt;
+  const udp = typeof s.devices?.udp === "number" && s.devices.udp > 0 ? s.devices.udp : null;
+  if (typeof mqtt === "string" && mqtt !== "") {
+    try {
+      const url = new URL(mqtt);
+      const host = url.hostname && !LOOPBACK.test(url.hostname) ? url.hostname : pageHost;
+      return { host, mqtt: Number(url.port || (url.protocol === "mqtts:" ? 8883 : 1883)), udp, external: mqtt };
+    } catch {}
+  }
+  return { host: pageHost, mqtt: typeof mqtt === "number" && mqtt > 0 ? mqtt : null, udp };
+}
+
+function renderPairing(s: StatusSnapshot, knownToys: number) {
+  const box = byId<HTMLDetailsElement>("pairing");
+  if (!pairingShown) {
+    box.open = knownToys === 0; // open until a toy is known; then the parent opens it when needed
+    pairingShown = true;
+  }
+  const a = toyAddress(s);
+  // redrawn only when it changes, so a parent can select and copy the address
+  const signature = JSON.stringify(a);
+  if (signature === pairingSignature) return;
+  pairingSignature = signature;
+  const local = LOOPBACK.test(a.host);
+  const port = (n: number | null) => (n === null ? "starting…" : String(n));
+  const mono = (text: string) => h("code", {}, text);
+  const parts: (HTMLElement | null)[] = [
+    h(
+      "dl",
+      { class: "address" },
+      h("dt", {}, "MQTT server"),
+      h("dd", { id: "pair-mqtt" }, mono(a.host), " port ", mono(port(a.mqtt))),
+      h("dt", {}, "Speech (UDP)"),
+      h("dd", { id: "pair-udp" }, mono(a.host), " port ", mono(port(a.udp)), h("small", { class: "muted" }, " Hearth tells the toy this itself; open it in a firewall.")),
+    ),
+    a.external ? h("p", { class: "muted" }, "Toys reach Hearth through your own MQTT broker: ", mono(a.external)) : null,
+    local
+      ? h(
+          "p",
+          { class: "notice warn", id: "pair-local" },
+          `This page is open on Hearth's own machine (${a.host}), an address a toy cannot use. Give the toy the Pi's network address instead, e.g. 192.168.1.20 (the Pi's `,
+          mono("hostname -I"),
+          " prints it), or open this console from a phone on the same Wi-Fi.",
+        )
+      : null,
+    h(
+      "ol",
+      { class: "steps" },
+      h("li", {}, "Put the toy in setup mode as its manual describes: it opens a Wi-Fi network named ", mono("FoloToy-xxxx"), "."),
+      h("li", {}, "Join that network with a phone. The toy's setup page opens by itself (if not, open the address the phone shows for that network)."),
+      h("li", {}, "Enter your home Wi-Fi, and as the MQTT server ", mono(a.host), " with port ", mono(port(a.mqtt)), ". Save."),
+      h("li", {}, "The toy restarts and shows up under Toys below within a minute."),
+    ),
+    h("p", { class: "muted" }, "Over the toy's serial console instead: ", mono(`at+config=mqtt,broker,${a.host};port,${port(a.mqtt)}`)),
+  ];
+  byId("pairing-body").replaceChildren(...parts.filter((p): p is HTMLElement => p !== null));
+}
+
 function renderToys(toys: ToyStatus[]) {
   const box = byId("toys");
   if (toys.length === 0) {
-    box.replaceChildren(h("p", { class: "muted" }, "No toy has connected yet. Point a toy's MQTT setting at this Pi (port 1883)."));
+    box.replaceChildren(h("p", { class: "muted" }, "No toy has connected yet. “Connect a toy” above says how."));
     return;
   }
   const sorted = [...toys].sort((a, b) => Number(b.connected) - Number(a.connected) || b.lastSeen - a.lastSeen);
@@ -46,79 +129,22 @@ function renderToys(toys: ToyStatus[]) {
       const facts: [string, string][] = [
         ["Role", String(t.role)],
         ["Battery", t.battery === null || t.battery === undefined ? "–" : `${t.battery}%`],
-        ["Last seen", t.connected ? `online, ${formatAgo(t.lastSeen)}` : formatAgo(t.lastSeen)],
+        ["Last seen", formatLastSeen(t.lastSeen, t.connected)],
       ];
       if (t.firmware) facts.push(["Firmware", t.firmware]);
       if (t.address) facts.push(["Address", t.address]);
       return h(
         "dl",
         { class: "toy", "data-sn": t.sn },
-        h("div", { class: "sn" }, h("span", { class: t.connected ? "dot on" : "dot", title: t.connected ? "connected" : "offline" }), t.sn),
+        h(
+          "div",
+          { class: "sn" },
+          h("span", { class: t.connected ? "dot on" : "dot", title: t.connected ? "connected" : "offline" }),
+          h("a", { href: historyHref("folotoy", t.sn) }, t.sn),
+        ),
         ...facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
+        h("div", { class: "more" }, h("a", { href: historyHref("folotoy", t.sn), class: "open" }, "Conversations and memory →")),
       );
     }),
-  );
-}
-
-function groupName(t: TurnRecord): string {
-  if (t.sn) return t.sn;
-  return t.source === "web" ? "Web console" : "API clients";
-}
-
-function renderTurns(turns: TurnRecord[]) {
-  const ids = turns.map((t) => t.id).join(",");
-  if (ids === shownTurnIds) return;
-  shownTurnIds = ids;
-  const box = byId("turns");
-  if (turns.length === 0) {
-    box.replaceChildren(h("p", { class: "muted" }, "No conversation yet."));
-    return;
-  }
-  const groups = new Map<string, TurnRecord[]>();
-  for (const t of [...turns].sort((a, b) => b.at - a.at)) {
-    const name = groupName(t);
-    groups.set(name, [...(groups.get(name) ?? []), t]);
-  }
-  const keep = new Set(turns.map((t) => t.id));
-  for (const id of turnElements.keys()) if (!keep.has(id)) turnElements.delete(id);
-  box.replaceChildren(
-    ...[...groups].map(([name, list]) =>
-      h(
-        "div",
-        { class: "group", "data-group": name },
-        h("h3", {}, name),
-        ...list.map((t) => {
-          let el = turnElements.get(t.id);
-          if (!el) turnElements.set(t.id, (el = renderTurn(t)));
-          return el;
-        }),
-      ),
-    ),
-  );
-}
-
-function renderTurn(t: TurnRecord): HTMLElement {
-  const timings = [
-    ["STT", t.timings.sttMs],
-    ["first token", t.timings.firstTokenMs],
-    ["first audio", t.timings.firstAudioMs],
-    ["total", t.timings.totalMs],
-  ].filter(([, v]) => v !== undefined) as [string, number][];
-  return h(
-    "article",
-    { class: "turn", "data-turn": t.id },
-    h("div", { class: "meta" }, [formatTime(t.at), t.role ? `role ${t.role}` : "", t.source].filter(Boolean).join(" · ")),
-    h("p", { class: "said" }, t.transcript || "(nothing heard)"),
-    t.sentences.length
-      ? h(
-          "ol",
-          { class: "sentences" },
-          ...t.sentences.map((s) =>
-            h("li", {}, h("span", {}, s.text), s.url ? h("audio", { controls: true, preload: "none", src: s.url }) : h("small", { class: "muted" }, "audio expired")),
-          ),
-        )
-      : h("p", { class: "reply" }, t.reply),
-    t.error ? h("p", { class: "error" }, `Error: ${t.error}`) : null,
-    timings.length ? h("ul", { class: "timings" }, ...timings.map(([k, v]) => h("li", {}, `${k} ${formatMs(v)}`))) : null,
   );
 }

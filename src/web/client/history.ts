@@ -1,0 +1,101 @@
+// One conversation partner's page (#history/<frontEnd>/<device>): a toy's facts, everything it
+// heard and said (playable while the audio is kept), one-tap deletion of a turn, and "clear its
+// memory" (its history and turns, from Hearth's disk too).
+import type { ToyStatus } from "../../pipeline/types.ts";
+import { api, apiJson, errorMessage, friendly } from "./api.ts";
+import { byId, formatLastSeen, h } from "./dom.ts";
+import { conversationName, TurnList, type Turn } from "./turns.ts";
+
+const LIMIT = 200;
+let current: { frontEnd: string; device: string } | null = null;
+
+const turnList = new TurnList("history-turns", { onDelete: (t, el) => void deleteTurn(t, el) });
+
+function say(text: string, kind: "ok" | "error" | "" = "") {
+  const el = byId("history-message");
+  el.textContent = text;
+  el.className = `message ${kind}`;
+}
+
+export function setupHistoryPage() {
+  byId("history-erase").addEventListener("click", () => void eraseDevice());
+}
+
+/** Called when the route opens a conversation; refreshHistoryPage fills it. */
+export function showHistoryPage(frontEnd: string, device: string) {
+  if (current?.frontEnd !== frontEnd || current?.device !== device) {
+    current = { frontEnd, device };
+    turnList.reset();
+    byId("history-turns").replaceChildren(h("p", { class: "muted" }, "Loading…"));
+    byId("history-facts").replaceChildren();
+    say("");
+  }
+  const isToy = frontEnd === "folotoy";
+  byId("history-title").textContent = conversationName(frontEnd, device);
+  byId("history-erase").textContent = isToy ? "Clear its memory" : "Clear this memory";
+  byId("history-explain").textContent = isToy
+    ? "Everything this toy heard and said, newest first. Clearing its memory deletes its conversations from Hearth's disk: the toy starts afresh, with every role."
+    : "Everything said here, newest first. Clearing the memory deletes these conversations from Hearth's disk: the next one starts afresh.";
+}
+
+export async function refreshHistoryPage() {
+  if (!current) return;
+  const { frontEnd, device } = current;
+  const query = new URLSearchParams({ limit: String(LIMIT), frontEnd, device });
+  const [turns, toys] = await Promise.all([
+    apiJson<{ data: Turn[] }>(`/api/turns?${query}`),
+    frontEnd === "folotoy" ? apiJson<{ data: ToyStatus[] }>("/api/toys") : Promise.resolve({ data: [] as ToyStatus[] }),
+  ]);
+  if (current?.frontEnd !== frontEnd || current.device !== device) return; // the parent moved on meanwhile
+  renderFacts(toys.data.find((t) => t.sn === device));
+  turnList.render(turns.data, "No conversation kept.");
+}
+
+function renderFacts(toy: ToyStatus | undefined) {
+  const box = byId("history-facts");
+  if (!toy) {
+    box.replaceChildren();
+    return;
+  }
+  const facts: [string, string][] = [
+    ["Role", String(toy.role)],
+    ["Battery", toy.battery === null || toy.battery === undefined ? "–" : `${toy.battery}%`],
+    ["Last seen", formatLastSeen(toy.lastSeen, toy.connected)],
+  ];
+  if (toy.firmware) facts.push(["Firmware", toy.firmware]);
+  box.replaceChildren(...facts.map(([k, v]) => h("div", { class: "fact" }, h("dt", {}, k), h("dd", {}, v))));
+}
+
+async function deleteTurn(t: Turn, el: HTMLElement) {
+  try {
+    const res = await api(`/api/turns/${encodeURIComponent(t.id)}`, { method: "DELETE" });
+    if (!res.ok && res.status !== 404) return say(`Could not delete it: ${await errorMessage(res)}`, "error");
+    el.remove();
+    turnList.reset();
+    say("Deleted.", "ok");
+  } catch (e) {
+    say(friendly(e), "error");
+  }
+}
+
+async function eraseDevice() {
+  if (!current) return;
+  const { frontEnd, device } = current;
+  const name = conversationName(frontEnd, device);
+  const what = frontEnd === "folotoy" ? `${name} forgets every conversation, with every role.` : `${name}: every conversation is forgotten.`;
+  if (!confirm(`${what} This deletes them from Hearth's disk and cannot be undone. Clear the memory?`)) return;
+  const button = byId<HTMLButtonElement>("history-erase");
+  button.disabled = true;
+  try {
+    const res = await api(`/api/history/${encodeURIComponent(frontEnd)}/${encodeURIComponent(device)}`, { method: "DELETE" });
+    if (!res.ok) return say(`Could not clear it: ${await errorMessage(res)}`, "error");
+    const { erased } = (await res.json()) as { erased: number };
+    turnList.reset();
+    await refreshHistoryPage();
+    say(erased ? `Memory cleared (${erased} ${erased === 1 ? "item" : "items"} deleted).` : "There was nothing to forget.", "ok");
+  } catch (e) {
+    say(friendly(e), "error");
+  } finally {
+    button.disabled = false;
+  }
+}
