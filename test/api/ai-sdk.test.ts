@@ -59,15 +59,14 @@ describe("language model: openai('model') is the Responses API", () => {
     const { output } = await generateText({
       model: openai("gpt-4o-mini"),
       prompt: "A pet, please.",
-      // Strings and enums only: the random fixture model may write a JSON number like 1E400, which the
-      // grammar allows (valid JSON) but JavaScript reads as Infinity.
-      output: Output.object({ schema: z.object({ kind: z.enum(["cat", "dog"]), sound: z.enum(["meow", "woof"]), name: z.string() }) }),
+      // Enums only: the random fixture model may write a JSON number like 1E400 (valid JSON the
+      // grammar allows, which JavaScript reads as Infinity) or a string longer than the token limit.
+      output: Output.object({ schema: z.object({ kind: z.enum(["cat", "dog"]), sound: z.enum(["meow", "woof"]) }) }),
       maxOutputTokens: 60,
       maxRetries: 0,
     });
     expect(["cat", "dog"]).toContain(output.kind);
     expect(["meow", "woof"]).toContain(output.sound);
-    expect(typeof output.name).toBe("string");
   }, 60_000);
 
   test("a full queue is a 429 on a stream too (the SDK would retry it)", async () => {
