@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { notifyReady, notifyStatus, notifyStopping, startWatchdog } from "../../src/systemd-notify.ts";
+import { notifyReady, notifyStatus, notifyStopping, startWatchdog } from "../../../src/systemd-notify.ts";
 
 const LISTENER = `
 import json, socket, struct, sys

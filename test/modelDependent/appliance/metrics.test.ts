@@ -2,9 +2,9 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Hearth } from "../../src/app.ts";
-import { simulateToy } from "../../scripts/lib/toy-simulator.ts";
-import { AUDIO, startTestHearth } from "../support/hearth.ts";
+import type { Hearth } from "../../../src/app.ts";
+import { simulateToy } from "../../../scripts/lib/toy-simulator.ts";
+import { AUDIO, startTestHearth } from "../../support/hearth.ts";
 
 let hearth: Hearth;
 

@@ -7,12 +7,13 @@ import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { encodeWav } from "../../src/audio/wav.ts";
-import type { ResolvedProfile } from "../../src/models/types.ts";
-import type { ToyStatus, TurnRecord } from "../../src/pipeline/types.ts";
-import { HttpServer } from "../../src/http/server.ts";
-import { webRoutes, type StatusSnapshot, type WebDeps } from "../../src/web/routes.ts";
+import { encodeWav } from "../../../src/audio/wav.ts";
+import type { ResolvedProfile } from "../../../src/models/types.ts";
+import type { ToyStatus, TurnRecord } from "../../../src/pipeline/types.ts";
+import { HttpServer } from "../../../src/http/server.ts";
+import { webRoutes, type StatusSnapshot, type WebDeps } from "../../../src/web/routes.ts";
 import { DESKTOP, launchChromium, PHONE, SCREENSHOTS } from "./browser.ts";
+import { AUDIO } from "../../support/paths.ts";
 
 const SN = "e465b82b9ec8";
 const OTHER_SN = "a1b2c3d4e5f6";
@@ -26,7 +27,7 @@ const ROLES = `{
   "toys": { "${SN}": { "1": { "voice_name": "amy" } } }
 }
 `;
-const WAV = await Bun.file(join(import.meta.dir, "../../../shared/audio/utt01.wav")).arrayBuffer(); // 3.6 s
+const WAV = await Bun.file(join(AUDIO, "utt01.wav")).arrayBuffer(); // 3.6 s
 const SHORT_WAV = encodeWav(new Float32Array(4000).map((_, i) => 0.2 * Math.sin(i / 5)), 16000); // 0.25 s
 const MB = 1_000_000;
 

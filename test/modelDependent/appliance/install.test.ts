@@ -4,8 +4,8 @@ import { afterAll, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { ROOT } from "../../support/paths.ts";
 
-const ROOT = resolve(import.meta.dir, "../..");
 const SCRIPT = join(ROOT, "scripts/install-pi.sh");
 const scratch = mkdtempSync(join(tmpdir(), "hearth-install-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

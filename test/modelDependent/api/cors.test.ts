@@ -7,11 +7,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import type { Server } from "bun";
-import { apiRoutes } from "../../src/api/routes.ts";
-import type { Hearth } from "../../src/app.ts";
-import { HttpServer } from "../../src/http/server.ts";
+import { apiRoutes } from "../../../src/api/routes.ts";
+import type { Hearth } from "../../../src/app.ts";
+import { HttpServer } from "../../../src/http/server.ts";
 import { launchChromium } from "../appliance/browser.ts";
-import { startTestHearth } from "../support/hearth.ts";
+import { startTestHearth } from "../../support/hearth.ts";
 
 const KEY = "browser-key";
 let hearth: Hearth;

@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createOpenAI } from "@ai-sdk/openai";
 import { experimental_generateSpeech as generateSpeech, experimental_transcribe as transcribe, generateText, Output, streamText } from "ai";
 import { z } from "zod";
-import type { Hearth } from "../../src/app.ts";
-import { decodeWav } from "../../src/audio/wav.ts";
-import type { LlmReservation } from "../../src/engines/types.ts";
-import { readAudioFile, startTestHearth } from "../support/hearth.ts";
+import type { Hearth } from "../../../src/app.ts";
+import { decodeWav } from "../../../src/audio/wav.ts";
+import type { LlmReservation } from "../../../src/engines/types.ts";
+import { readAudioFile, startTestHearth } from "../../support/hearth.ts";
 
 let hearth: Hearth;
 let openai: ReturnType<typeof createOpenAI>;

@@ -3,9 +3,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import { ChatOpenAI } from "@langchain/openai";
-import type { Hearth } from "../../src/app.ts";
-import type { LlmReservation } from "../../src/engines/types.ts";
-import { startTestHearth } from "../support/hearth.ts";
+import type { Hearth } from "../../../src/app.ts";
+import type { LlmReservation } from "../../../src/engines/types.ts";
+import { startTestHearth } from "../../support/hearth.ts";
 
 const EXACT = "Hello there. I am a little rabbit!";
 

@@ -2,9 +2,9 @@
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { ROOT } from "../../support/paths.ts";
 
-const ROOT = resolve(import.meta.dir, "../..");
 const UNIT = await Bun.file(join(ROOT, "systemd/hearth.service")).text();
 const dir = mkdtempSync(join(tmpdir(), "hearth-unit-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -9,8 +9,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
-import type { Hearth } from "../../src/app.ts";
-import { AUDIO, startTestHearth } from "../support/hearth.ts";
+import type { Hearth } from "../../../src/app.ts";
+import { AUDIO, startTestHearth } from "../../support/hearth.ts";
 import { DESKTOP, launchChromium, PHONE, SCREENSHOTS } from "./browser.ts";
 
 let hearth: Hearth;
