@@ -55,8 +55,15 @@ export async function startHearth(config: LoadedConfig): Promise<Hearth> {
     listening: () => Object.assign({}, ...devices.map((d) => d.listening())),
     models: { dir: config.models.dir, profile: () => engines?.profile },
     turns: (query) => pipeline?.conversations.turns(query) ?? [],
-    toys: () => devices.flatMap((d) => d.devices()),
+    toys: () => devices.flatMap((d) => d.devices().map((t) => ({ ...t, frontEnd: d.name, nickname: pipeline?.controls.get(d.name, t.sn).nickname }))),
     roles: { read: () => running().roles.read(), write: (text) => running().roles.write(text) },
+    controls: {
+      get: (frontEnd, device) => controlsView(running(), frontEnd, device),
+      set: (frontEnd, device, controls) => {
+        running().controls.set(frontEnd, device, controls);
+        return controlsView(running(), frontEnd, device);
+      },
+    },
     history: {
       deleteTurn: (id) => running().conversations.deleteTurn(id),
       eraseDevice: (frontEnd, device) => running().conversations.eraseDevice(frontEnd, device),
@@ -118,6 +125,16 @@ export async function startHearth(config: LoadedConfig): Promise<Hearth> {
     devices,
     folotoy,
     stop: stopAll,
+  };
+}
+
+function controlsView(pipeline: Pipeline, frontEnd: string, device: string) {
+  const { controls } = pipeline;
+  return {
+    controls: controls.get(frontEnd, device),
+    effective: controls.effective(frontEnd, device),
+    usedTodayMinutes: Math.round(controls.usedToday(frontEnd, device) * 10) / 10,
+    paused: controls.pause(frontEnd, device),
   };
 }
 

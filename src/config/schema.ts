@@ -23,6 +23,17 @@ const port = z.number().int().min(0).max(65535);
 // "auto" = derived from the cores the board has (config/threads.ts); a number overrides it.
 const threads = z.union([z.literal("auto"), z.number().int().min(1).max(64)]);
 
+const time = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time like "20:00"');
+
+/** A quiet time: [parental] quiet_hours in config.toml, and per toy in the console. */
+export const quietHoursSchema = z.strictObject({
+  /** 0 = Sunday ... 6 = Saturday; absent = every day. */
+  days: z.array(z.number().int().min(0).max(6)).optional(),
+  from: time,
+  /** May be earlier than `from`: the quiet time then runs past midnight. */
+  to: time,
+});
+
 export const configSchema = z.strictObject({
   http: section({
     host: z.string().min(1),
@@ -81,6 +92,10 @@ export const configSchema = z.strictObject({
     level: z.enum(["standard", "strict"]),
     categories: z.array(z.enum(SAFETY_CATEGORIES)),
     blocked_phrases: z.array(z.string().min(1)),
+  }),
+  parental: section({
+    quiet_hours: z.array(quietHoursSchema).max(14),
+    daily_limit_minutes: z.number().int().min(0).max(24 * 60),
   }),
   conversations: section({
     retention_days: z.number().min(0).max(3650),

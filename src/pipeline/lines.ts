@@ -7,7 +7,7 @@ import { collectAudio } from "./speak.ts";
 
 const log = logger("pipeline");
 
-export type LineKind = "heard_nothing" | "trouble";
+export type LineKind = "heard_nothing" | "trouble" | "resting" | "quiet_hours" | "daily_limit";
 
 const LINES: Record<LineKind, Record<string, string>> = {
   heard_nothing: {
@@ -17,6 +17,18 @@ const LINES: Record<LineKind, Record<string, string>> = {
   trouble: {
     en: "Hmm, give me a second... can you ask me again?",
     zh: "嗯，我刚才走神了，你能再问我一次吗？",
+  },
+  resting: {
+    en: "I'm having a little rest right now. Let's talk later!",
+    zh: "我现在在休息哦，我们等一下再聊吧！",
+  },
+  quiet_hours: {
+    en: "It's quiet time now. Let's talk again later. Sweet dreams!",
+    zh: "现在是安静时间啦，我们等一下再聊吧。晚安！",
+  },
+  daily_limit: {
+    en: "We've talked a lot today! Let's play again tomorrow. Bye-bye!",
+    zh: "今天我们聊了很多啦！明天再一起玩吧，拜拜！",
   },
 };
 

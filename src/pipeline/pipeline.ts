@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { LoadedConfig } from "../config/load.ts";
 import { ConversationStore } from "../conversations/store.ts";
 import type { AudioChunk, Engines } from "../engines/types.ts";
+import { DeviceControlsStore } from "./controls.ts";
 import { SpokenLines } from "./lines.ts";
 import { RolesFile } from "./roles.ts";
 import { collectAudio } from "./speak.ts";
@@ -16,6 +17,7 @@ export interface Pipeline {
   roles: RolesFile;
   conversations: ConversationStore;
   lines: SpokenLines;
+  controls: DeviceControlsStore;
   turns: TurnRunner;
   /** Speaks a text once (a greeting, an integration's iwantplay), whole. */
   say(text: string, voice: string, speed?: number): Promise<AudioChunk | undefined>;
@@ -38,11 +40,17 @@ export function startPipeline(config: LoadedConfig, engines: Engines): Pipeline 
   conversations.load();
   conversations.startSweeping(SWEEP_MS);
   const lines = new SpokenLines(engines.tts);
+  const controls = new DeviceControlsStore(join(config.state.dir, "devices.json"), {
+    quietHours: config.parental.quiet_hours,
+    dailyLimitMinutes: config.parental.daily_limit_minutes,
+  });
+  controls.load();
   const turns = new TurnRunner({
     engines,
     voices,
     lines,
     conversations,
+    controls,
     roles: () => roles.current,
     settings: {
       systemPrompt: config.toy.system_prompt,
@@ -59,6 +67,7 @@ export function startPipeline(config: LoadedConfig, engines: Engines): Pipeline 
     roles,
     conversations,
     lines,
+    controls,
     turns,
     say: (text, voice, speed) => collectAudio(engines.tts.synthesize(text, { voice, speed })),
     async stop() {

@@ -6,6 +6,7 @@ import type { Engines } from "../engines/types.ts";
 import { Busy, Cancelled } from "../errors.ts";
 import { logger } from "../log.ts";
 import { metrics } from "../metrics.ts";
+import type { Pause } from "./controls.ts";
 import type { LineKind, SpokenLines } from "./lines.ts";
 import { lineText } from "./lines.ts";
 import { checkInput, checkOutput, safetyLine, type SafetyPolicy, type SafetyVerdict } from "./safety/index.ts";
@@ -42,6 +43,8 @@ export interface TurnContext {
   history: readonly Exchange[];
   /** The safety policy of this turn: the parent's settings, made stricter by the role's. */
   safety: SafetyPolicy;
+  /** Set when the parent's controls say the device must not talk now. */
+  pause?: Pause;
   /** Aborted by a newer turn, the reply timeout, the front end or shutdown; its reason says which. */
   signal: AbortSignal;
 }
@@ -56,6 +59,18 @@ export async function* runTurn(ctx: TurnContext): AsyncGenerator<TurnEvent> {
   };
   let spoken = 0;
   try {
+    if (ctx.pause) {
+      // The parent said not now: nothing is transcribed, the child hears a kind line.
+      record.outcome = "paused";
+      record.explanation = PAUSE_EXPLANATIONS[ctx.pause];
+      if (speak) {
+        yield await lineEvent(ctx, lineText(ctx.pause, languageOf(ctx.role)), 1);
+        spoken++;
+      }
+      record.timings.totalMs = since();
+      yield { type: "done", record };
+      return;
+    }
     // 1. speech -> text
     let text: string;
     if (request.input.kind === "audio") {
@@ -228,6 +243,12 @@ function describeFailure(record: TurnRecord, error: Error, aborted: boolean) {
     record.explanation = "Something went wrong while answering; the details are in the Hearth log.";
   }
 }
+
+const PAUSE_EXPLANATIONS: Record<Pause, string> = {
+  resting: "The toy's AI is switched off in the console, so it said it is resting.",
+  quiet_hours: "It was quiet time, so the toy said so instead of answering.",
+  daily_limit: "Today's talk time was used up, so the toy said goodbye until tomorrow.",
+};
 
 /** Marks that end a sentence, from [toy] sentence_separators: the clause marks (commas) left out. */
 function sentenceEnds(separators: string): string {

@@ -3,6 +3,7 @@
 // every turn to the turn log once it is over.
 import { conversationFileStem, type ConversationKey } from "../conversations/key.ts";
 import type { ConversationStore } from "../conversations/store.ts";
+import type { DeviceControlsStore } from "./controls.ts";
 import type { Engines } from "../engines/types.ts";
 import { Cancelled } from "../errors.ts";
 import { logger } from "../log.ts";
@@ -21,6 +22,8 @@ export interface TurnRunnerDeps {
   voices: Voices;
   lines: SpokenLines;
   conversations: ConversationStore;
+  /** The parent's per-device controls (AI on/off, quiet hours, daily limit). */
+  controls: DeviceControlsStore;
   /** The roles in force now (roles.json, reloaded when edited). */
   roles: () => RolesConfig;
   settings: TurnSettings & {
@@ -112,6 +115,7 @@ export class TurnRunner {
       role: resolved.role,
       voice,
       history,
+      pause: this.deps.controls.pause(key.frontEnd, key.device),
       safety: effectivePolicy(this.deps.settings.safety, { level: resolved.role.safety_level, blockedPhrases: resolved.role.blocked_phrases }),
       signal: controller.signal,
     });
@@ -119,6 +123,9 @@ export class TurnRunner {
     let finish!: (r: TurnRecord) => void;
     const finished = new Promise<TurnRecord>((resolve) => (finish = resolve));
     const conversations = this.deps.conversations;
+    const controls = this.deps.controls;
+    // Talk time for the daily limit: the child's speech and the toy's spoken replies.
+    let talkSeconds = request.input.kind === "audio" ? request.input.samples.length / request.input.sampleRate : 0;
     const running = this.running;
     let consumed = false;
     const turn: Turn = {
@@ -133,7 +140,10 @@ export class TurnRunner {
           return (async function* () {
             try {
               for await (const event of generator) {
-                if (event.type === "sentence") clearTimeout(timer); // the first audio is out: no timeout any more
+                if (event.type === "sentence") {
+                  clearTimeout(timer); // the first audio is out: no timeout any more
+                  if (event.audio) talkSeconds += event.audio.samples.length / event.audio.sampleRate;
+                }
                 // Only a reply the safety layer let through becomes history: guardrails never decay.
                 if (event.type === "done" && record.outcome === "replied" && record.reply && record.safety?.verdict === "allowed") {
                   conversations.append(key, { user: record.transcript, assistant: record.reply }, record.id);
@@ -146,6 +156,7 @@ export class TurnRunner {
               if (!controller.signal.aborted) controller.abort(new Cancelled("the turn is over"));
               await generator.return(undefined);
               if (exclusive !== null && running.get(exclusive) === turn) running.delete(exclusive);
+              if (record.outcome !== "paused") controls.addUsage(key.frontEnd, key.device, talkSeconds);
               try {
                 conversations.recordTurn(record);
               } catch (e) {

@@ -32,7 +32,7 @@ export interface TurnRequest {
   chat?: Partial<ChatOptions>;
 }
 
-export type TurnOutcome = "replied" | "heard_nothing" | "cancelled" | "timeout" | "failed";
+export type TurnOutcome = "replied" | "heard_nothing" | "paused" | "cancelled" | "timeout" | "failed";
 
 export type TurnEvent =
   | { type: "heard"; text: string }
@@ -71,10 +71,20 @@ export interface TurnRecord {
 /** What the console shows for each device. */
 export interface ToyStatus {
   sn: string;
+  /** The front end it talks through ("folotoy", "xiaozhi"), set by the app. */
+  frontEnd?: string;
+  /** The name a parent gave it in the console. */
+  nickname?: string;
   role: number;
   connected: boolean;
   lastSeen: number;
   battery?: number | null;
   firmware?: string;
   address?: string;
+  /** The toy's own settings, as it last reported them (FoloToy data_config). Speaker volume, 0-100. */
+  volume?: number;
+  /** 1 click to talk, 2 hold to talk, 3 continuous. */
+  recordType?: number;
+  /** Seconds the toy waits for a reply; it also bounds the reply deadline. */
+  timeoutSeconds?: number;
 }

@@ -4,6 +4,8 @@
 import { BadRequest, NotFound, TooLarge } from "../errors.ts";
 import type { ToyStatus } from "../pipeline/types.ts";
 import type { Routes } from "../http/routes.ts";
+import { readJson } from "../http/body.ts";
+import { controlsSchema, type DeviceControls } from "../pipeline/controls.ts";
 import type { ResolvedProfile } from "../models/types.ts";
 import { consoleAsset, warmConsoleAssets } from "./assets.ts";
 import { modelDisk } from "./disk.ts";
@@ -80,6 +82,21 @@ export interface WebDeps {
     eraseDevice(frontEnd: string, device: string): number;
     eraseAll(): void;
   };
+  /** The parent's controls per device (nickname, AI on/off, quiet hours, daily limit). */
+  controls: {
+    get(frontEnd: string, device: string): DeviceControlsView;
+    set(frontEnd: string, device: string, controls: DeviceControls): DeviceControlsView;
+  };
+}
+
+export interface DeviceControlsView {
+  /** What the parent set for this device. */
+  controls: DeviceControls;
+  /** What is in force (the device's settings, else the defaults from config.toml). */
+  effective: Required<Omit<DeviceControls, "nickname">> & { nickname?: string };
+  usedTodayMinutes: number;
+  /** Why it would not talk right now, if it would not. */
+  paused?: "resting" | "quiet_hours" | "daily_limit";
 }
 
 export type WebRoutes = Routes;
@@ -108,6 +125,13 @@ export function webRoutes(deps: WebDeps): WebRoutes {
       DELETE: (req) => {
         const { frontEnd = "", device = "" } = req.params;
         return Response.json({ erased: deps.history.eraseDevice(frontEnd, device) });
+      },
+    },
+    "/api/devices/:frontEnd/:device/controls": {
+      GET: (req) => Response.json(deps.controls.get(req.params.frontEnd ?? "", req.params.device ?? ""), noStore),
+      PUT: async (req) => {
+        const body = await readJson(req, controlsSchema);
+        return Response.json(deps.controls.set(req.params.frontEnd ?? "", req.params.device ?? "", body));
       },
     },
     "/api/history": {

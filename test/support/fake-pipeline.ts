@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConversationStore } from "../../src/conversations/store.ts";
+import { DeviceControlsStore } from "../../src/pipeline/controls.ts";
 import { SpokenLines } from "../../src/pipeline/lines.ts";
 import type { Pipeline } from "../../src/pipeline/pipeline.ts";
 import { RolesFile } from "../../src/pipeline/roles.ts";
@@ -26,11 +27,13 @@ export function fakePipeline(opts: { stateDir?: string; replyTimeoutMs?: number;
   conversations.load();
   const voices = new Voices(fakes.engines.tts, { defaultVoice: "", voiceMap: {} });
   const lines = new SpokenLines(fakes.engines.tts);
+  const controls = new DeviceControlsStore(join(stateDir, "devices.json"), { quietHours: [], dailyLimitMinutes: 0 });
   const turns = new TurnRunner({
     engines: fakes.engines,
     voices,
     lines,
     conversations,
+    controls,
     roles: () => roles.current,
     settings: { systemPrompt: "Be kind.", separators: ".!?", maxTokens: 100, replyTimeoutMs: opts.replyTimeoutMs ?? 10_000, heardNothingLine: true, safety: {} },
   });
@@ -40,6 +43,7 @@ export function fakePipeline(opts: { stateDir?: string; replyTimeoutMs?: number;
     roles,
     conversations,
     lines,
+    controls,
     turns,
     say: (text, voice, speed) => collectAudio(fakes.engines.tts.synthesize(text, { voice, speed })),
     async stop() {

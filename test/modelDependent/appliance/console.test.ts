@@ -142,6 +142,10 @@ function fixedDeps() {
     turns: ({ limit, frontEnd, device }) =>
       turns.filter((t) => (frontEnd === undefined || t.key.frontEnd === frontEnd) && (device === undefined || t.key.device === device)).slice(0, limit),
     toys: () => toys,
+    controls: {
+      get: () => ({ controls: {}, effective: { aiEnabled: true, quietHours: [], dailyLimitMinutes: 0 }, usedTodayMinutes: 0 }),
+      set: (_f, _d, controls) => ({ controls, effective: { aiEnabled: true, quietHours: [], dailyLimitMinutes: 0, ...controls }, usedTodayMinutes: 0 }),
+    },
     history: {
       deleteTurn: (id) => {
         const i = turns.findIndex((t) => t.id === id);
