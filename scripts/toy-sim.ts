@@ -28,7 +28,7 @@ const { values, positionals } = parseArgs({
 });
 
 if (values.help || positionals.length === 0) {
-  console.error("usage: bun scripts/toy-sim.ts --mqtt mqtt://host:1883 --sn <sn> [--key k] [--role 1] [--pace 1] [--timeout 60] [--no-download] [--json] [-v] file.wav [...]");
+  console.error("usage: npm run toy-sim -- --mqtt mqtt://host:1883 --sn <sn> [--key k] [--role 1] [--pace 1] [--timeout 60] [--no-download] [--json] [-v] file.wav [...]");
   process.exit(values.help ? 0 : 2);
 }
 

@@ -12,6 +12,7 @@ import { NotReady } from "./errors.ts";
 import type { Routes } from "./http/routes.ts";
 import { HttpServer } from "./http/server.ts";
 import { logger, setLogLevel } from "./log.ts";
+import { lanHost, urlHost } from "./util/network.ts";
 import { renderMetrics } from "./metrics.ts";
 import { ensureModels } from "./models/ensure.ts";
 import { startPipeline, type Pipeline } from "./pipeline/pipeline.ts";
@@ -117,6 +118,12 @@ export async function startHearth(config: LoadedConfig): Promise<Hearth> {
     throw e;
   }
   log.info("ready", { profile: config.models.profile, http: server.port, ...Object.assign({}, ...devices.map((d) => d.listening())) });
+  // Where to go, on the address people and toys on the LAN use (never 0.0.0.0).
+  const host = lanHost(config.http.host);
+  const base = config.http.public_url.replace(/\/+$/, "") || `http://${urlHost(host)}:${server.port}`;
+  log.info(`console: ${base}/`);
+  log.info(`OpenAI API base URL: ${base}/v1`);
+  for (const d of devices) if (d.howToConnect) log.info(d.howToConnect(host, server.port));
   return {
     config,
     url: server.url.href.replace(/\/$/, ""),

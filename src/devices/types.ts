@@ -18,4 +18,6 @@ export interface DeviceFrontEnd {
   devices(): ToyStatus[];
   /** What it listens on, for the ready log line (e.g. { mqtt: 1883, udp: 8085 }). */
   listening(): Record<string, number | string>;
+  /** One line telling a person how to point a device at this Hearth, reached at `host`. */
+  howToConnect?(host: string, httpPort: number): string;
 }

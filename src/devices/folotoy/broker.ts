@@ -3,7 +3,7 @@
 import { Aedes, type AuthenticateError, type Client } from "aedes";
 import mqtt, { Store, type MqttClient } from "mqtt";
 import net from "node:net";
-import { hostname, networkInterfaces } from "node:os";
+import { hostname } from "node:os";
 import { logger } from "../../log.ts";
 import { SERVER_SUBSCRIPTIONS, SN_PATTERN } from "./mqtt.ts";
 
@@ -25,24 +25,8 @@ export interface Broker {
   stop(): Promise<void>;
 }
 
-/** "::ffff:192.168.1.2" -> "192.168.1.2". */
-export function plainAddress(address: string | undefined): string | undefined {
-  if (!address) return undefined;
-  return address.startsWith("::ffff:") ? address.slice(7) : address;
-}
-
-/** The first IPv4 address of this machine that is not loopback, or undefined. */
-export function firstNonInternalIPv4(): string | undefined {
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
-  }
-  return undefined;
-}
-
-/** An address as the host part of a URL ("[fe80::1]" for IPv6). */
-export function urlHost(address: string): string {
-  return address.includes(":") && !address.startsWith("[") ? `[${address}]` : address;
-}
+import { plainAddress } from "../../util/network.ts";
+export { firstNonInternalIPv4, plainAddress, urlHost } from "../../util/network.ts";
 
 export interface EmbeddedOptions {
   port: number;

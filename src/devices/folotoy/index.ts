@@ -110,6 +110,11 @@ export class FolotoyFrontEnd implements DeviceFrontEnd {
     return this.config.mqtt.url ? { mqtt: this.config.mqtt.url, udp: this.udpPort } : { mqtt: this.mqttPort, udp: this.udpPort };
   }
 
+  howToConnect(host: string): string {
+    if (this.config.mqtt.url) return `FoloToy toys: through the MQTT broker ${this.config.mqtt.url} (speech on UDP ${this.udpPort})`;
+    return `FoloToy toys: MQTT server ${host}, port ${this.mqttPort} (on the toy's setup page; speech on UDP ${this.udpPort})`;
+  }
+
   /** Turns running now. */
   get activeTurns(): number {
     return this.running.size;
