@@ -14,7 +14,7 @@ import { checkPinnedFile, checkPinnedHash, checkPinnedSize, type PinSource } fro
 import { formatBytes, progressFactory, type ProgressFactory, type ProgressMode } from "./progress.ts";
 import { checkSourceFolder, findLocalSource } from "./source.ts";
 import { checkTarTools, unpackTarBz2 } from "./unpack.ts";
-import { checkModel, checkModelFull, modelFolder, setupCommand, type ModelsConfig } from "./verify.ts";
+import { checkModel, checkModelFull, localModels, modelFolder, setupCommand, type ModelsConfig } from "./verify.ts";
 
 export interface FetchOptions {
   /** The manifest (default: models/manifest.json). */
@@ -70,7 +70,7 @@ export async function fetchProfile(config: ModelsConfig, options: FetchOptions =
     const ctx: Context = { config, modelsDir, from, progress, options };
     // First what each model needs, so that a model that cannot be had fails the run before any long copy or download.
     const plans: Plan[] = [];
-    for (const entry of profile.models) plans.push(await plan(entry, ctx));
+    for (const entry of localModels(config, profile)) plans.push(await plan(entry, ctx));
     const needed = plans.filter((p) => p.problems.length > 0 && !p.adopt);
     if (from && needed.length) checkSourceFolder(from); // only when something is needed: an unplugged stick is fine otherwise
     for (const p of needed) {
@@ -191,7 +191,10 @@ async function installModel(entry: ModelEntry, ctx: Context): Promise<string> {
         } catch (e) {
           if (!(e instanceof ModelError)) throw e;
           const usb = setupCommand({ ...ctx.config, models: { ...ctx.config.models, from: "/media/usb" } });
-          throw new ModelError(`${e.message}. Without internet, put the files on a USB stick (see docs/models.md)`, { fix: `${setupCommand(ctx.config)} (again), or ${usb}` });
+          throw new ModelError(
+            `${e.message}. Without internet there are two ways forward: copy the models from a USB stick or a folder (docs/models.md says what it holds: ${usb}), or try Hearth now with the tiny test models, which prove the plumbing and not quality (HEARTH_MODELS_PROFILE=test HEARTH_MODELS_FROM=<folder with the test models> npm start; see "Model profiles" in the README)`,
+            { fix: `${setupCommand(ctx.config)} (again, once online), or ${usb}` },
+          );
         }
       }
       try {

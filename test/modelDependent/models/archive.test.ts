@@ -150,7 +150,10 @@ describe("fetching over HTTP", () => {
     const err = await fetchProfile(cfg("gone"), { ...opts(), manifest: manifest2 }).catch((e) => e);
     expect(err).toBeInstanceOf(ModelError);
     expect(err.message).toContain(`cannot download mini-vad from ${srv.url}/files/gone.onnx: HTTP 404`);
-    expect(err.message).toContain("Fix: npm run setup -- --profile mini (again), or HEARTH_MODELS_FROM=/media/usb npm run setup -- --profile mini");
+    expect(err.message).toContain("Fix: npm run setup -- --profile mini (again, once online), or HEARTH_MODELS_FROM=/media/usb npm run setup -- --profile mini");
+    // the two ways forward without internet: a USB stick / folder, or the test models now
+    expect(err.message).toContain("copy the models from a USB stick or a folder");
+    expect(err.message).toContain("HEARTH_MODELS_PROFILE=test HEARTH_MODELS_FROM=<folder with the test models> npm start");
   });
 
   test("a damaged archive fails clearly, installs nothing and is deleted so the next run downloads it again", async () => {
