@@ -83,6 +83,8 @@ export const configSchema = z.strictObject({
     system_prompt: z.string(),
     sentence_separators: z.string().min(1),
     reply_timeout_seconds: z.number().min(1).max(600),
+    reply_max_tokens: z.number().int().min(16).max(4096),
+    max_turn_seconds: z.number().min(5).max(3600),
     audio_ttl_seconds: z.number().min(10).max(7 * 86400),
     integration_mirror: z.boolean(),
     heard_nothing_reply: z.boolean(),

@@ -55,7 +55,8 @@ export function startPipeline(config: LoadedConfig, engines: Engines): Pipeline 
     settings: {
       systemPrompt: config.toy.system_prompt,
       separators: config.toy.sentence_separators,
-      maxTokens: config.llm.max_tokens,
+      maxTokens: config.toy.reply_max_tokens,
+      maxTurnMs: config.toy.max_turn_seconds * 1000,
       replyTimeoutMs: config.toy.reply_timeout_seconds * 1000,
       heardNothingLine: config.toy.heard_nothing_reply,
       safety: { level: config.safety.level, categories: config.safety.categories, blockedPhrases: config.safety.blocked_phrases },

@@ -23,7 +23,7 @@ export interface TurnSettings {
   systemPrompt: string;
   /** [toy] sentence_separators. */
   separators: string;
-  /** [llm] max_tokens: a reply's length when neither the request nor the role sets one. */
+  /** [toy] reply_max_tokens: a reply's length when neither the request nor the role sets one. */
   maxTokens: number;
   /** [toy] heard_nothing_reply: a recording with no speech gets "I didn't catch that". */
   heardNothingLine: boolean;

@@ -29,6 +29,8 @@ export interface TurnRunnerDeps {
   settings: TurnSettings & {
     /** [toy] reply_timeout_seconds, in ms: the default time to the first sentence. */
     replyTimeoutMs: number;
+    /** [toy] max_turn_seconds, in ms: a whole turn is stopped after this long. */
+    maxTurnMs: number;
     /** [safety]: the parent's policy; a role may only make it stricter. */
     safety: SafetyPolicy;
   };
@@ -103,6 +105,9 @@ export class TurnRunner {
       () => controller.abort(new TurnTimeout(`no reply within ${Math.round(timeoutMs / 1000)} s of the end of speech (reply_timeout_seconds)`)),
       Math.max(0, request.endedAt + timeoutMs - Date.now()),
     );
+    // The whole turn's budget: a runaway reply stops, keeping what was already spoken.
+    const maxTurnMs = this.deps.settings.maxTurnMs;
+    const turnLimit = setTimeout(() => controller.abort(new Cancelled(`the turn ran longer than ${Math.round(maxTurnMs / 1000)} s (max_turn_seconds)`)), maxTurnMs);
     const history = this.deps.conversations.history(key);
     const language = resolved.role.language ?? "en";
     if (request.speak !== false) this.warmLines(voice, resolved.role.speed, language);
@@ -153,6 +158,7 @@ export class TurnRunner {
             } finally {
               // Also reached when the front end stops reading (the device went away): stop the engines.
               clearTimeout(timer);
+              clearTimeout(turnLimit);
               if (!controller.signal.aborted) controller.abort(new Cancelled("the turn is over"));
               await generator.return(undefined);
               if (exclusive !== null && running.get(exclusive) === turn) running.delete(exclusive);

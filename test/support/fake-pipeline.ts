@@ -17,7 +17,7 @@ export const FAKE_ROLES = {
   "2": { prompt: "你是一只熊猫。", max_message_count: 4, language: "zh" },
 };
 
-export function fakePipeline(opts: { stateDir?: string; replyTimeoutMs?: number; roles?: object } = {}) {
+export function fakePipeline(opts: { stateDir?: string; replyTimeoutMs?: number; maxTurnMs?: number; roles?: object } = {}) {
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "hearth-pipeline-"));
   const fakes = fakeEngines();
   writeFileSync(join(stateDir, "roles.json"), JSON.stringify(opts.roles ?? FAKE_ROLES));
@@ -35,7 +35,7 @@ export function fakePipeline(opts: { stateDir?: string; replyTimeoutMs?: number;
     conversations,
     controls,
     roles: () => roles.current,
-    settings: { systemPrompt: "Be kind.", separators: ".!?", maxTokens: 100, replyTimeoutMs: opts.replyTimeoutMs ?? 10_000, heardNothingLine: true, safety: {} },
+    settings: { systemPrompt: "Be kind.", separators: ".!?", maxTokens: 100, replyTimeoutMs: opts.replyTimeoutMs ?? 10_000, maxTurnMs: opts.maxTurnMs ?? 60_000, heardNothingLine: true, safety: {} },
   });
   const pipeline: Pipeline = {
     engines: fakes.engines,

@@ -141,6 +141,22 @@ describe("the runner", () => {
     expect(llm.aborted[0]).toBe(true);
   });
 
+  test("a runaway reply is stopped at max_turn_seconds, keeping what was already said", async () => {
+    const fake = fakePipeline({ maxTurnMs: 400 });
+    cleanups.push(fake.cleanup);
+    fake.llm.reply = Array.from({ length: 40 }, (_, i) => `Sentence ${i}.`).join(" ");
+    fake.llm.tokenDelayMs = 40;
+    const turn = fake.pipeline.turns.start(request());
+    const events = await collect(turn.events);
+    const record = await turn.finished;
+    expect(events.at(-1)!.type).toBe("failed");
+    expect(record.outcome).toBe("cancelled");
+    expect(record.error).toContain("max_turn_seconds");
+    expect(record.sentences.length).toBeGreaterThan(0);
+    expect(record.sentences.length).toBeLessThan(40);
+    expect(fake.llm.aborted[0]).toBe(true);
+  });
+
   test("a full LLM queue: the toy hears the friendly line, the record says Hearth was busy", async () => {
     const { runner, llm } = setup();
     llm.failWith = new Busy("the language model is busy (4 requests waiting)");
