@@ -39,6 +39,8 @@ export interface TurnContext {
   role: Role;
   /** "id:speaker" of the role's voice. */
   voice: string;
+  /** The language Hearth's own lines are said in: the role's, else its voice's. */
+  language: string;
   /** The conversation so far, oldest first. */
   history: readonly Exchange[];
   /** The safety policy of this turn: the parent's settings, made stricter by the role's. */
@@ -64,7 +66,7 @@ export async function* runTurn(ctx: TurnContext): AsyncGenerator<TurnEvent> {
       record.outcome = "paused";
       record.explanation = PAUSE_EXPLANATIONS[ctx.pause];
       if (speak) {
-        yield await lineEvent(ctx, lineText(ctx.pause, languageOf(ctx.role)), 1);
+        yield await lineEvent(ctx, lineText(ctx.pause, ctx.language), 1);
         spoken++;
       }
       record.timings.totalMs = since();
@@ -88,7 +90,7 @@ export async function* runTurn(ctx: TurnContext): AsyncGenerator<TurnEvent> {
       if (speak && ctx.settings.heardNothingLine) {
         // Never silent: the child hears that the toy is listening, but nothing is answered as speech.
         record.explanation = "Nothing was heard in the recording, so the toy asked to hear it again.";
-        const event = await lineEvent(ctx, lineText("heard_nothing", languageOf(ctx.role)), 1);
+        const event = await lineEvent(ctx, lineText("heard_nothing", ctx.language), 1);
         spoken++;
         yield event;
       } else {
@@ -106,7 +108,7 @@ export async function* runTurn(ctx: TurnContext): AsyncGenerator<TurnEvent> {
     const input = checkInput(text, ctx.safety);
     if (input.verdict !== "allowed") {
       record.safety = input;
-      const line = safetyLine(input.verdict === "care" ? "care" : "redirect", input.category, languageOf(ctx.role));
+      const line = safetyLine(input.verdict === "care" ? "care" : "redirect", input.category, ctx.language);
       noteSafety(ctx, input);
       const event = await lineEvent(ctx, line, 1);
       spoken++;
@@ -160,7 +162,7 @@ export async function* runTurn(ctx: TurnContext): AsyncGenerator<TurnEvent> {
           // The unsafe sentence is never spoken or sent: the model stops, a gentle line ends the reply.
           blocked = output;
           llmStop.abort(new Cancelled("a sentence was blocked by the safety check"));
-          yield { order: ++order, text: safetyLine("blocked", output.category, languageOf(ctx.role)) };
+          yield { order: ++order, text: safetyLine("blocked", output.category, ctx.language) };
           return;
         }
         previous = sentence;
@@ -262,10 +264,6 @@ function checkSentence(sentence: string, previous: string, policy: SafetyPolicy)
   return checkOutput(`${previous} ${sentence}`, policy);
 }
 
-function languageOf(role: Role): string {
-  return role.language ?? "en";
-}
-
 /** A fixed line as the turn's sentence: its audio from the cache of pre-synthesized lines (text only when not speaking). */
 async function lineEvent(ctx: TurnContext, text: string, order: number): Promise<Extract<TurnEvent, { type: "sentence" }>> {
   const audio = ctx.request.speak === false ? undefined : await ctx.lines.get(text, ctx.voice, ctx.role.speed);
@@ -289,7 +287,7 @@ function noteSafety(ctx: TurnContext, verdict: SafetyVerdict) {
 }
 
 async function fallbackLine(ctx: TurnContext, kind: LineKind): Promise<{ text: string; audio: NonNullable<Awaited<ReturnType<SpokenLines["get"]>>> } | undefined> {
-  const text = lineText(kind, ctx.role.language);
+  const text = lineText(kind, ctx.language);
   try {
     const audio = await ctx.lines.get(text, ctx.voice, ctx.role.speed);
     return audio ? { text, audio } : undefined;

@@ -109,7 +109,7 @@ export class TurnRunner {
     const maxTurnMs = this.deps.settings.maxTurnMs;
     const turnLimit = setTimeout(() => controller.abort(new Cancelled(`the turn ran longer than ${Math.round(maxTurnMs / 1000)} s (max_turn_seconds)`)), maxTurnMs);
     const history = this.deps.conversations.history(key);
-    const language = resolved.role.language ?? "en";
+    const language = resolved.role.language ?? this.deps.voices.info(voice).language;
     if (request.speak !== false) this.warmLines(voice, resolved.role.speed, language);
     const generator = runTurn({
       engines: this.deps.engines,
@@ -119,6 +119,7 @@ export class TurnRunner {
       record,
       role: resolved.role,
       voice,
+      language,
       history,
       pause: this.deps.controls.pause(key.frontEnd, key.device),
       safety: effectivePolicy(this.deps.settings.safety, { level: resolved.role.safety_level, blockedPhrases: resolved.role.blocked_phrases }),
