@@ -7,16 +7,16 @@ const STARTED = Math.floor(Date.now() / 1000);
 
 /** Installed models, their OpenAI aliases, and "role:N" for each role of roles.json (a persona with its own history). */
 export function modelList(pipeline: Pipeline) {
-  const { profile } = pipeline.engines;
+  const { stt, llm, tts } = pipeline.engines; // the engines' own ids: a remote engine's model is not the profile's
   const ids = [
-    profile.stt.id,
+    stt.id,
     "whisper-1",
     "gpt-4o-transcribe",
     "gpt-4o-mini-transcribe",
-    profile.llm.id,
+    llm.id,
     "gpt-4o-mini",
     "gpt-3.5-turbo",
-    ...profile.tts.map((v) => v.id),
+    ...tts.voices().map((v) => v.id),
     "tts-1",
     "tts-1-hd",
     "gpt-4o-mini-tts",

@@ -9,7 +9,7 @@ export function autoThreads(cores: number): { stt: number; llm: number; tts: num
   return { llm: Math.max(1, Math.floor(cores / 2)), stt: Math.max(1, Math.floor(cores / 4)), tts: Math.max(1, Math.floor(cores / 4)) };
 }
 
-export function resolveThreads(config: Pick<Config, "stt" | "llm" | "tts">, cores = availableParallelism()): { stt: number; llm: number; tts: number } {
+export function resolveThreads(config: { [E in "stt" | "llm" | "tts"]: { threads: Config[E]["threads"]; [other: string]: unknown } }, cores = availableParallelism()): { stt: number; llm: number; tts: number } {
   const auto = autoThreads(cores);
   const pick = (value: number | "auto", fallback: number) => (value === "auto" ? fallback : value);
   return { stt: pick(config.stt.threads, auto.stt), llm: pick(config.llm.threads, auto.llm), tts: pick(config.tts.threads, auto.tts) };

@@ -34,7 +34,7 @@ export async function ensureModels(config: ModelsConfig, options: FetchOptions =
  */
 export function checkSttLanguage(config: ModelsConfig, profile: Profile): void {
   const language = config.stt?.language;
-  if (language === undefined || language === "auto") return;
+  if (language === undefined || language === "auto" || config.stt?.backend === "remote") return;
   const allowed = profile.stt.languages ?? [];
   if (allowed.includes(language)) return;
   throw new ConfigError(

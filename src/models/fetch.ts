@@ -14,7 +14,7 @@ import { checkPinnedFile, checkPinnedHash, checkPinnedSize, type PinSource } fro
 import { formatBytes, progressFactory, type ProgressFactory, type ProgressMode } from "./progress.ts";
 import { checkSourceFolder, findLocalSource } from "./source.ts";
 import { checkTarTools, unpackTarBz2 } from "./unpack.ts";
-import { checkModel, checkModelFull, modelFolder, setupCommand, type ModelsConfig } from "./verify.ts";
+import { checkModel, checkModelFull, localModels, modelFolder, setupCommand, type ModelsConfig } from "./verify.ts";
 
 export interface FetchOptions {
   /** The manifest (default: models/manifest.json). */
@@ -70,7 +70,7 @@ export async function fetchProfile(config: ModelsConfig, options: FetchOptions =
     const ctx: Context = { config, modelsDir, from, progress, options };
     // First what each model needs, so that a model that cannot be had fails the run before any long copy or download.
     const plans: Plan[] = [];
-    for (const entry of profile.models) plans.push(await plan(entry, ctx));
+    for (const entry of localModels(config, profile)) plans.push(await plan(entry, ctx));
     const needed = plans.filter((p) => p.problems.length > 0 && !p.adopt);
     if (from && needed.length) checkSourceFolder(from); // only when something is needed: an unplugged stick is fine otherwise
     for (const p of needed) {

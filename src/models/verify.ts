@@ -14,7 +14,10 @@ import type { ResolvedProfile, SttModelType, TtsModelType } from "./types.ts";
 export interface ModelsConfig {
   models: { profile: string; from: string; dir: string };
   /** [stt] language, checked against the profile's STT model by ensureModels (a LoadedConfig has it). */
-  stt?: { language: string };
+  stt?: { language: string; backend?: string };
+  /** An engine with backend "remote" runs on another machine: its models are not needed here (localModels). */
+  llm?: { backend?: string };
+  tts?: { backend?: string };
   /** The config file it was read from, when not the default one (named in fix commands). */
   file?: string;
 }
@@ -94,7 +97,7 @@ export async function verifyProfile(config: ModelsConfig, options: VerifyOptions
   const profile = getProfile(options.manifest ?? loadManifest(), config.models.profile);
   const lock = readLock(config.models.dir);
   const problems: ModelProblem[] = [];
-  for (const entry of profile.models) {
+  for (const entry of localModels(config, profile)) {
     const lockEntry = lock.models[entry.id];
     problems.push(...(options.full ? await checkModelFull(config.models.dir, entry, lockEntry) : checkModel(config.models.dir, entry, lockEntry)));
   }
@@ -104,7 +107,20 @@ export async function verifyProfile(config: ModelsConfig, options: VerifyOptions
 /** Synchronous quick check of a whole profile (what resolveProfile runs). */
 export function checkProfile(config: ModelsConfig, profile: Profile): ModelProblem[] {
   const lock = readLock(config.models.dir);
-  return profile.models.flatMap((entry) => checkModel(config.models.dir, entry, lock.models[entry.id]));
+  return localModels(config, profile).flatMap((entry) => checkModel(config.models.dir, entry, lock.models[entry.id]));
+}
+
+/**
+ * The profile's models this device needs: an engine with backend = "remote" runs on another
+ * machine, so its models are neither fetched nor checked. The VAD (2 MB) always stays: live
+ * audio (xiaozhi devices) is cut into turns here whatever recognizes it.
+ */
+export function localModels(config: ModelsConfig, profile: Profile): ModelEntry[] {
+  const remote = new Set<string>();
+  if (config.llm?.backend === "remote") remote.add("llm");
+  if (config.stt?.backend === "remote") remote.add("stt");
+  if (config.tts?.backend === "remote") remote.add("tts");
+  return profile.models.filter((m) => !remote.has(m.kind));
 }
 
 /**
