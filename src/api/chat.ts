@@ -1,20 +1,24 @@
 // POST /v1/chat/completions: streaming (SSE) and not, as OpenAI shapes them.
 import { z } from "zod";
 import { BadRequest, NotFound } from "../errors.ts";
-import type { ChatMessage, ChatOptions, ChatResult, LlmReservation } from "../engines/types.ts";
+import type { ChatMessage, ChatOptions, ChatResult, LlmReservation, ToolCall, ToolChoice } from "../engines/types.ts";
 import { metrics } from "../metrics.ts";
 import type { TurnRecord } from "../pipeline/types.ts";
 import { readJson } from "../http/body.ts";
 import type { ApiDeps } from "./deps.ts";
 import { sseResponse } from "../http/sse.ts";
 import { grammarSchema } from "./json-schema.ts";
-import { checkContextLength, rejectLogprobs } from "./limits.ts";
+import { rejectLogprobs } from "./limits.ts";
+import { chatTool, chatToolChoice, checkContextWithTools, checkToolChoice, checkTools, checkToolsWithFormat, checkToolSupport, pairToolResults, toolDefinition, type HistoryEntry } from "./tools.ts";
 
 const contentPart = z.object({ type: z.string(), text: z.string().optional() }).loose();
+const toolCall = z.object({ id: z.string().min(1), type: z.literal("function").optional(), function: z.object({ name: z.string(), arguments: z.string() }).loose() }).loose();
 const message = z
   .object({
-    role: z.enum(["system", "developer", "user", "assistant"]),
-    content: z.union([z.string(), z.array(contentPart), z.null()]),
+    role: z.enum(["system", "developer", "user", "assistant", "tool"]),
+    content: z.union([z.string(), z.array(contentPart), z.null()]).optional(),
+    tool_calls: z.array(toolCall).nullish(),
+    tool_call_id: z.string().optional(),
   })
   .loose();
 
@@ -43,6 +47,9 @@ const chatRequest = z
         z.object({ type: z.literal("json_schema"), json_schema: z.object({ name: z.string().optional(), schema: z.record(z.string(), z.unknown()) }).loose() }),
       ])
       .nullish(),
+    tools: z.array(chatTool).nullish(),
+    tool_choice: chatToolChoice.nullish(),
+    parallel_tool_calls: z.boolean().nullish(),
   })
   .loose();
 
@@ -59,11 +66,15 @@ export async function chatCompletions(req: Request, deps: ApiDeps): Promise<Resp
   const created = Math.floor(Date.now() / 1000);
   const model = body.model;
   const options = chatOptions(body);
+  const tools = toolOptions(body);
   const started = performance.now();
   const persona = ROLE_MODEL.exec(model);
+  if (persona && tools.tools) throw new BadRequest("A role persona answers in plain text: tools are not supported with role:N models.", "tools");
   if (persona) return personaCompletion(req, deps, body, { id, created, role: persona[1]!, messages, options });
 
-  checkContextLength(engines.llm, messages);
+  checkToolSupport(engines.llm, tools.tools, "tools");
+  checkToolsWithFormat(tools, options, body.response_format && body.response_format.type !== "text" ? "response_format" : "grammar");
+  checkContextWithTools(engines.llm, messages, tools);
   // Admission before any answer: a full queue is a 429, streaming or not, before the 200 of a stream.
   const reservation = engines.llm.reserve();
   req.signal.addEventListener("abort", () => reservation.release(), { once: true });
@@ -71,16 +82,20 @@ export async function chatCompletions(req: Request, deps: ApiDeps): Promise<Resp
   if (!body.stream) {
     let text = "";
     const result = await engines.llm
-      .chat(messages, { ...options, reservation, signal: req.signal }, (chunk) => (text += chunk))
+      .chat(messages, { ...options, ...tools, reservation, signal: req.signal }, (chunk) => (text += chunk))
       .finally(() => reservation.release());
     metrics.countTurn("api");
+    const calls = result.toolCalls ?? [];
+    const reply = calls.length
+      ? { role: "assistant", content: text || null, refusal: null, tool_calls: calls.map(toolCallJson) }
+      : { role: "assistant", content: text, refusal: null };
     return Response.json({
       id,
       object: "chat.completion",
       created,
       model,
       system_fingerprint: null,
-      choices: [{ index: 0, message: { role: "assistant", content: text, refusal: null }, logprobs: null, finish_reason: result.finishReason }],
+      choices: [{ index: 0, message: reply, logprobs: null, finish_reason: finishReason(result) }],
       usage: usage(result),
     });
   }
@@ -100,14 +115,18 @@ export async function chatCompletions(req: Request, deps: ApiDeps): Promise<Resp
         messages,
         {
           ...options,
+          ...tools,
           reservation,
           signal: sse.signal,
           onPromptDone: () => metrics.observeStage("llm_first_token", (performance.now() - started) / 1000, "api"),
+          // A call's id and name come first (with empty arguments), then the arguments in pieces, as OpenAI streams them.
+          onToolCall: (d) =>
+            sse.send(chunk({ tool_calls: [d.id ? { index: d.index, id: d.id, type: "function", function: { name: d.name, arguments: d.arguments } } : { index: d.index, function: { arguments: d.arguments } }] }, null)),
         },
         (text) => text && sse.send(chunk({ content: text }, null)),
       )
       .finally(() => reservation.release());
-    sse.send(chunk({}, result.finishReason));
+    sse.send(chunk({}, finishReason(result)));
     if (body.stream_options?.include_usage) {
       sse.send({ id, object: "chat.completion.chunk", created, model, system_fingerprint: null, choices: [], usage: usage(result) });
     }
@@ -212,19 +231,56 @@ function releasingOnThrow<T>(reservation: LlmReservation, start: () => T): T {
   }
 }
 
+/**
+ * The messages as the engine takes them: an assistant message's `tool_calls` and the `role:
+ * "tool"` messages that answer them become the turn's tool calls with their results.
+ */
 function toMessages(body: ChatRequest): ChatMessage[] {
-  return body.messages.map((m, i) => {
+  const entries = body.messages.map((m, i): HistoryEntry => {
+    const param = `messages.${i}`;
     const content =
       typeof m.content === "string"
         ? m.content
         : (m.content ?? [])
             .map((part) => {
-              if (part.type !== "text") throw new BadRequest(`Only text content parts are supported; got "${part.type}".`, `messages.${i}.content`);
+              if (part.type !== "text") throw new BadRequest(`Only text content parts are supported; got "${part.type}".`, `${param}.content`);
               return part.text ?? "";
             })
             .join("");
-    return { role: m.role === "developer" ? "system" : m.role, content };
+    if (m.content === undefined && !(m.role === "assistant" && m.tool_calls?.length)) throw new BadRequest(`Missing required parameter: '${param}.content'.`, `${param}.content`);
+    if (m.role === "tool") {
+      if (!m.tool_call_id) throw new BadRequest(`Missing required parameter: '${param}.tool_call_id'.`, `${param}.tool_call_id`);
+      return { role: "tool", callId: m.tool_call_id, content, param };
+    }
+    if (m.tool_calls?.length && m.role !== "assistant") throw new BadRequest(`Only assistant messages have tool_calls.`, `${param}.tool_calls`);
+    const toolCalls = (m.tool_calls ?? []).map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments }));
+    return { role: m.role === "developer" ? "system" : m.role, content, param, ...(toolCalls.length ? { toolCalls } : {}) };
   });
+  return pairToolResults(entries);
+}
+
+/** The request's tools as the engine takes them (none when there are none). */
+function toolOptions(body: ChatRequest): Pick<ChatOptions, "tools" | "toolChoice" | "parallelToolCalls"> {
+  const tools = checkTools(
+    (body.tools ?? []).map((t, i) => {
+      if (t.type !== "function" || !t.function) throw new BadRequest(`Only function tools are supported; tools.${i} is "${t.type}".`, `tools.${i}.type`, "unsupported_parameter");
+      return toolDefinition(t.function.name, t.function.description, t.function.parameters, `tools.${i}.function`);
+    }),
+    "tools",
+  );
+  const choice: ToolChoice | undefined = body.tool_choice == null ? undefined : typeof body.tool_choice === "string" ? body.tool_choice : { name: body.tool_choice.function.name };
+  const toolChoice = checkToolChoice(choice, tools, "tool_choice");
+  if (!tools.length) return {};
+  return { tools, toolChoice, parallelToolCalls: body.parallel_tool_calls ?? undefined };
+}
+
+function toolCallJson(call: ToolCall) {
+  return { id: call.id, type: "function", function: { name: call.name, arguments: call.arguments } };
+}
+
+/** "tool_calls" when the reply called tools, as OpenAI reports it. */
+function finishReason(result: ChatResult): string {
+  return result.toolCalls?.length ? "tool_calls" : result.finishReason;
 }
 
 function chatOptions(body: ChatRequest): ChatOptions {

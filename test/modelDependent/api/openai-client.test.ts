@@ -78,9 +78,9 @@ describe("transcriptions", () => {
     for (let i = 1; i < words.length; i++) expect(words[i]!.start).toBeGreaterThanOrEqual(words[i - 1]!.end - 1e-6);
 
     const srt = await client.audio.transcriptions.create({ file: await toFile(await readAudioFile("utt03.wav"), "a.wav"), model: "whisper-1", response_format: "srt" });
-    expect(String(srt)).toMatch(/^1\n00:00:00,000 --> 00:00:0\d,\d{3}\n.*timer/i);
+    expect(String(srt)).toMatch(/^1\n00:00:00,\d{3} --> 00:00:0\d,\d{3}\n.*timer/i);
     const vtt = await client.audio.transcriptions.create({ file: await toFile(await readAudioFile("utt03.wav"), "a.wav"), model: "whisper-1", response_format: "vtt" });
-    expect(String(vtt)).toMatch(/^WEBVTT\n\n00:00:00\.000 --> /);
+    expect(String(vtt)).toMatch(/^WEBVTT\n\n00:00:00\.\d{3} --> /);
     const text = await client.audio.transcriptions.create({ file: await toFile(await readAudioFile("utt03.wav"), "a.wav"), model: "whisper-1", response_format: "text" });
     expect(String(text).toLowerCase()).toMatch(/timer for (10|ten) minutes/);
   }, 60_000);
@@ -644,8 +644,9 @@ describe("responses API (official SDK)", () => {
     const second = await client.responses.create({ model: "x", input: "And again", previous_response_id: first.id, ...withGrammar });
     const alone = await client.responses.create({ model: "x", input: "And again", ...withGrammar });
     expect(second.previous_response_id).toBe(first.id);
-    // the first exchange (its question and its answer) is in the second prompt
-    expect(second.usage!.input_tokens - alone.usage!.input_tokens).toBeGreaterThan(first.usage!.output_tokens);
+    // the first exchange (its question and its answer) is in the second prompt; the answer's tokens
+    // counted again in a prompt may merge differently from how they were generated, hence the margin
+    expect(second.usage!.input_tokens - alone.usage!.input_tokens).toBeGreaterThan(first.usage!.output_tokens / 2);
     const error: any = await client.responses.create({ model: "x", input: "hi", previous_response_id: "resp_nope" }).catch((e) => e);
     expect(error.status).toBe(400);
     expect(error.param).toBe("previous_response_id");
