@@ -63,6 +63,20 @@ export class Busy extends HearthError {
   }
 }
 
+/** 408: the request body did not arrive in time ([http] body_timeout_seconds). */
+export class RequestTimeout extends HearthError {
+  constructor(message: string) {
+    super(message, 408, "invalid_request_error", null, "request_timeout");
+  }
+}
+
+/** 503: more requests at once than the server takes ([http] max_requests); the client should retry. */
+export class Overloaded extends HearthError {
+  constructor(message: string) {
+    super(message, 503, "server_error", null, "overloaded");
+  }
+}
+
 /** 503: models are not loaded (yet) or a model file is missing. */
 export class NotReady extends HearthError {
   constructor(message: string) {

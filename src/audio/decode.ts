@@ -8,9 +8,11 @@ import { OggOpusDecoder } from "ogg-opus-decoder";
 // The raw (not Ogg-framed) Opus decoder; installed as a dependency of ogg-opus-decoder.
 import { OpusDecoder } from "opus-decoder";
 import { BadRequest, HearthError, TooLarge, UnsupportedMedia } from "../errors.ts";
+import { concatSamples } from "./bytes.ts";
 import { mixToMono } from "./mono.ts";
+import { StreamingResampler } from "./resample.ts";
 import { decodeWav } from "./wav.ts";
-import { demuxWebmAudio, isEbml } from "./webm.ts";
+import { demuxWebmAudio, isEbml, opusPacketSamples } from "./webm.ts";
 
 export type AudioFormat = "wav" | "mp3" | "ogg/opus" | "ogg/vorbis" | "ogg/flac" | "flac" | "webm/opus";
 
@@ -23,8 +25,19 @@ export interface DecodedAudio {
 export interface DecodeHint {
   filename?: string;
   contentType?: string;
-  /** Reject audio longer than this (TooLarge), after decoding. */
+  /**
+   * Refuse audio longer than this (TooLarge): before decoding when the container says how long
+   * it is (FLAC STREAMINFO, the last Ogg page, WebM's Opus packets), else as soon as decoding
+   * passes it. Compressed audio is decoded piece by piece, so memory never grows past about
+   * maxSeconds of decoded audio, whatever the file claims (one hour of Opus silence is 1.4 MB).
+   */
   maxSeconds?: number;
+  /**
+   * Return audio at this rate at most: higher rates are resampled while decoding (Opus is
+   * decoded at the nearest rate it supports), so the decoded audio takes maxSeconds x this
+   * rate x 4 bytes at most (16 kHz: 64 kB per second, 115 MB for 30 minutes).
+   */
+  maxSampleRate?: number;
 }
 
 export const SUPPORTED_INPUT_FORMATS =
@@ -99,9 +112,12 @@ export async function decodeAudio(bytes: Uint8Array, hint?: DecodeHint): Promise
     );
   }
 
+  const declared = declaredSeconds(format, bytes);
+  if (hint?.maxSeconds !== undefined && declared !== undefined && declared > hint.maxSeconds) throw tooLong(declared, hint.maxSeconds, describe(hint));
+
   let decoded: { samples: Float32Array; sampleRate: number };
   try {
-    decoded = await decodeAs(format, bytes);
+    decoded = await decodeAs(format, bytes, new Collector(hint ?? {}, describe(hint)));
   } catch (err) {
     if (err instanceof HearthError) throw err;
     throw new BadRequest(`could not decode ${format} file${describe(hint)}: ${(err as Error)?.message ?? err}`, "file");
@@ -110,11 +126,76 @@ export async function decodeAudio(bytes: Uint8Array, hint?: DecodeHint): Promise
   if (decoded.samples.length === 0) {
     throw new BadRequest(`${format} file${describe(hint)} contains no audio (corrupt or truncated?)`, "file");
   }
-  if (hint?.maxSeconds !== undefined && decoded.samples.length > hint.maxSeconds * decoded.sampleRate) {
-    const seconds = Math.round(decoded.samples.length / decoded.sampleRate);
-    throw new TooLarge(`audio is ${seconds} s long; the limit is ${hint.maxSeconds} s`, "file");
-  }
   return { ...decoded, format };
+}
+
+function tooLong(seconds: number, maxSeconds: number, what: string): TooLarge {
+  return new TooLarge(`audio${what} is ${seconds > maxSeconds + 1 ? `${Math.round(seconds)} s long` : "too long"}; the limit is ${maxSeconds} s ([http] max_audio_seconds)`, "file");
+}
+
+/**
+ * Gathers decoded pieces as mono at most `maxSampleRate`, and stops the decode (TooLarge) the
+ * moment the audio passes `maxSeconds`, before the next piece is decoded.
+ */
+class Collector {
+  private readonly parts: Float32Array[] = [];
+  private resampler?: StreamingResampler;
+  private inputSamples = 0;
+  private rate = 0;
+  private firstError?: string;
+
+  constructor(
+    readonly hint: DecodeHint,
+    private readonly what: string,
+  ) {}
+
+  /** Adds one decoded piece (any number of channels). */
+  add(channels: Float32Array[], length: number, sampleRate: number): void {
+    if (length <= 0) return;
+    if (!this.rate) {
+      this.rate = sampleRate;
+      const max = this.hint.maxSampleRate;
+      if (max && sampleRate > max) this.resampler = new StreamingResampler(sampleRate, max);
+    }
+    this.inputSamples += length;
+    const max = this.hint.maxSeconds;
+    if (max !== undefined && this.inputSamples > max * this.rate) throw tooLong(this.inputSamples / this.rate, max, this.what);
+    const mono = mixToMono(channels, length);
+    this.parts.push(this.resampler ? this.resampler.push(mono) : mono);
+  }
+
+  /** A decoder result. Its errors matter only when nothing decodes at all: a cut-off upload keeps what it has. */
+  addResult(result: WasmResult, what: string): void {
+    if (result.errors.length > 0) this.firstError ??= `corrupt ${what} data: ${result.errors[0]!.message}`;
+    this.add(result.channelData, result.samplesDecoded, result.sampleRate);
+  }
+
+  finish(): { samples: Float32Array; sampleRate: number } {
+    if (this.inputSamples === 0 && this.firstError) throw new BadRequest(this.firstError, "file");
+    if (this.resampler) this.parts.push(this.resampler.flush());
+    const samples = concatSamples(this.parts);
+    this.parts.length = 0;
+    return { samples, sampleRate: this.resampler?.toRate ?? this.rate };
+  }
+}
+
+/**
+ * Compressed bytes handed to a decoder at a time. Silence compresses extremely well (a FLAC
+ * frame of 65535 silent samples fits in ~15 bytes), so pieces are small: what one piece can
+ * decode to stays a few tens of MB even then.
+ */
+const PIECE_BYTES: Record<Exclude<AudioFormat, "wav" | "webm/opus">, number> = {
+  mp3: 64 * 1024,
+  "ogg/opus": 4 * 1024,
+  "ogg/vorbis": 4 * 1024,
+  "ogg/flac": 256,
+  flac: 256,
+};
+/** Opus packets (WebM) decoded at a time: at most 120 ms each. */
+const OPUS_PACKETS_PER_PIECE = 500;
+
+function* pieces(bytes: Uint8Array, size: number): Generator<Uint8Array> {
+  for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, Math.min(bytes.length, at + size));
 }
 
 interface WasmResult {
@@ -124,60 +205,121 @@ interface WasmResult {
   errors: { message: string }[];
 }
 
-/** Mono result, or an error when nothing decoded. Partial decodes (a cut-off upload) are kept. */
-function toMono(result: WasmResult, what: string): { samples: Float32Array; sampleRate: number } {
-  if (result.samplesDecoded === 0 && result.errors.length > 0) {
-    throw new BadRequest(`corrupt ${what} data: ${result.errors[0]!.message}`, "file");
-  }
-  return { samples: mixToMono(result.channelData, result.samplesDecoded), sampleRate: result.sampleRate };
+/** Rates the Opus decoder produces natively. */
+const OPUS_RATES = [8000, 12000, 16000, 24000, 48000] as const;
+type OpusRate = (typeof OPUS_RATES)[number];
+
+/** The lowest Opus rate at or above `max` (48 kHz when no maximum is asked). */
+function opusRate(max?: number): OpusRate {
+  return OPUS_RATES.find((r) => max !== undefined && r >= max) ?? 48000;
 }
 
-async function decodeAs(format: AudioFormat, bytes: Uint8Array): Promise<{ samples: Float32Array; sampleRate: number }> {
+async function decodeAs(format: AudioFormat, bytes: Uint8Array, out: Collector): Promise<{ samples: Float32Array; sampleRate: number }> {
   switch (format) {
-    case "wav":
-      return decodeWav(bytes);
+    case "wav": {
+      // WAV is not compressed: its decoded size is bounded by the upload's (4 bytes per sample).
+      const wav = decodeWav(bytes);
+      out.add([wav.samples], wav.samples.length, wav.sampleRate);
+      break;
+    }
     case "mp3": {
       const decoder = new MPEGDecoder({ enableGapless: true });
       await decoder.ready;
       try {
-        return toMono(decoder.decode(bytes), "MP3");
+        for (const piece of pieces(bytes, PIECE_BYTES.mp3)) out.addResult(decoder.decode(piece), "MP3");
       } finally {
         decoder.free();
       }
+      break;
     }
     case "ogg/opus": {
-      const decoder = new OggOpusDecoder();
+      // `sampleRate` is an option of ogg-opus-decoder's constructor its typings leave out.
+      const decoder = new OggOpusDecoder({ sampleRate: opusRate(out.hint.maxSampleRate) } as ConstructorParameters<typeof OggOpusDecoder>[0]);
       await decoder.ready;
       try {
-        return toMono(await decoder.decodeFile(bytes), "Ogg Opus");
+        for (const piece of pieces(bytes, PIECE_BYTES["ogg/opus"])) out.addResult(await decoder.decode(piece), "Ogg Opus");
+        out.addResult(await decoder.flush(), "Ogg Opus");
       } finally {
         decoder.free();
       }
+      break;
     }
     case "ogg/vorbis": {
       const decoder = new OggVorbisDecoder();
       await decoder.ready;
       try {
-        return toMono(await decoder.decodeFile(bytes), "Ogg Vorbis");
+        for (const piece of pieces(bytes, PIECE_BYTES["ogg/vorbis"])) out.addResult(await decoder.decode(piece), "Ogg Vorbis");
+        out.addResult(await decoder.flush(), "Ogg Vorbis");
       } finally {
         decoder.free();
       }
+      break;
     }
     case "flac":
     case "ogg/flac": {
       const decoder = new FLACDecoder();
       await decoder.ready;
-      try {
-        const result = await decoder.decodeFile(bytes);
+      const add = (result: Awaited<ReturnType<FLACDecoder["decode"]>>) => {
         rescaleFlac(result.channelData, result.bitDepth);
-        return toMono(result, "FLAC");
+        out.addResult(result, "FLAC");
+      };
+      try {
+        for (const piece of pieces(bytes, PIECE_BYTES[format])) add(await decoder.decode(piece));
+        add(await decoder.flush());
       } finally {
         decoder.free();
       }
+      break;
     }
     case "webm/opus":
-      return decodeWebmOpus(bytes);
+      await decodeWebmOpus(bytes, out);
+      break;
   }
+  return out.finish();
+}
+
+/** Seconds of audio the container declares, when it says (read before decoding anything). */
+export function declaredSeconds(format: AudioFormat, bytes: Uint8Array): number | undefined {
+  try {
+    if (format === "flac") return flacSeconds(bytes.subarray(8, 8 + 34));
+    if (format.startsWith("ogg/")) return oggSeconds(format, bytes);
+  } catch {
+    // a header too short to read: the decoder says what is wrong with it
+  }
+  return undefined;
+}
+
+/** From a FLAC STREAMINFO block (34 bytes): total samples / rate; undefined when it says "unknown" (0). */
+function flacSeconds(info: Uint8Array): number | undefined {
+  if (info.length < 18) return undefined;
+  const rate = (info[10]! << 12) | (info[11]! << 4) | (info[12]! >> 4);
+  const total = (info[13]! & 0x0f) * 2 ** 32 + ((info[14]! << 24) >>> 0) + (info[15]! << 16) + (info[16]! << 8) + info[17]!;
+  return rate > 0 && total > 0 ? total / rate : undefined;
+}
+
+/** From the granule position of the last Ogg page and the codec's rate (Opus: 48 kHz less the pre-skip). */
+function oggSeconds(format: AudioFormat, bytes: Uint8Array): number | undefined {
+  const first = 27 + bytes[26]!; // the first packet: the codec's identification header
+  const head = bytes.subarray(first);
+  let rate = 0;
+  let skip = 0;
+  if (format === "ogg/opus") {
+    rate = 48000;
+    skip = head[10]! | (head[11]! << 8);
+  } else if (format === "ogg/vorbis") {
+    rate = (head[12]! | (head[13]! << 8) | (head[14]! << 16) | (head[15]! << 24)) >>> 0;
+  } else {
+    // Ogg FLAC: 0x7F "FLAC" major minor headers(2) "fLaC", then the STREAMINFO block (header + 34 bytes)
+    return flacSeconds(head.subarray(13 + 4, 13 + 4 + 34));
+  }
+  // The last page: the last "OggS" capture pattern in the final 64 kB.
+  for (let at = bytes.length - 27; at >= Math.max(0, bytes.length - 65536); at--) {
+    if (bytes[at] !== 0x4f || ascii(bytes, at, 4) !== "OggS" || bytes[at + 4] !== 0) continue;
+    const view = new DataView(bytes.buffer, bytes.byteOffset + at + 6, 8);
+    const granule = view.getUint32(0, true) + view.getInt32(4, true) * 2 ** 32;
+    return rate > 0 && granule > skip ? (granule - skip) / rate : undefined;
+  }
+  return undefined;
 }
 
 /**
@@ -192,7 +334,7 @@ function rescaleFlac(channels: Float32Array[], bitDepth: number): void {
   }
 }
 
-async function decodeWebmOpus(bytes: Uint8Array): Promise<{ samples: Float32Array; sampleRate: number }> {
+async function decodeWebmOpus(bytes: Uint8Array, out: Collector): Promise<void> {
   const track = demuxWebmAudio(bytes);
   if (track.codec !== "A_OPUS") {
     throw new UnsupportedMedia(
@@ -201,25 +343,36 @@ async function decodeWebmOpus(bytes: Uint8Array): Promise<{ samples: Float32Arra
     );
   }
   if (track.packets.length === 0) throw new BadRequest("WebM file contains no audio packets (truncated?)", "file");
+  // Every Opus packet says how long it is: the whole duration is known before decoding any of it.
+  const max = out.hint.maxSeconds;
+  if (max !== undefined) {
+    let samples = 0;
+    for (const packet of track.packets) samples += opusPacketSamples(packet);
+    if (samples / 48000 > max) throw tooLong(samples / 48000, max, "");
+  }
 
-  const decoder = new OpusDecoder(opusOptions(track.codecPrivate, track.channels, track.codecDelayNs));
+  const rate = opusRate(out.hint.maxSampleRate);
+  const decoder = new OpusDecoder({ ...opusOptions(track.codecPrivate, track.channels, track.codecDelayNs, rate), sampleRate: rate });
   await decoder.ready;
   try {
-    return toMono(decoder.decodeFrames(track.packets), "WebM Opus");
+    for (let at = 0; at < track.packets.length; at += OPUS_PACKETS_PER_PIECE) {
+      out.addResult(decoder.decodeFrames(track.packets.slice(at, at + OPUS_PACKETS_PER_PIECE)), "WebM Opus");
+    }
   } finally {
     decoder.free();
   }
 }
 
-/** Decoder options from the OpusHead (RFC 7845 section 5.1) in the track's CodecPrivate. */
-function opusOptions(head: Uint8Array | null, channels: number, codecDelayNs: number) {
-  const preSkipFromDelay = Math.round((codecDelayNs * 48000) / 1e9);
+/** Decoder options from the OpusHead (RFC 7845 section 5.1) in the track's CodecPrivate; the pre-skip at `rate`. */
+function opusOptions(head: Uint8Array | null, channels: number, codecDelayNs: number, rate: number) {
+  const atRate = (samples48k: number) => Math.round((samples48k * rate) / 48000);
+  const preSkipFromDelay = atRate(Math.round((codecDelayNs * 48000) / 1e9));
   if (!head || head.length < 19 || ascii(head, 0, 8) !== "OpusHead") {
     return { channels: Math.min(Math.max(channels, 1), 2), preSkip: preSkipFromDelay };
   }
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const headChannels = head[9]!;
-  const preSkip = view.getUint16(10, true);
+  const preSkip = atRate(view.getUint16(10, true));
   const family = head[18]!;
   if (family === 0 || head.length < 21 + headChannels) return { channels: Math.min(headChannels, 2), preSkip };
   return {

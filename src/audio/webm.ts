@@ -83,6 +83,22 @@ function readFloat(bytes: Uint8Array): number {
   return 0;
 }
 
+/** Opus frame length in 48 kHz samples for each TOC configuration (RFC 6716 section 3.1). */
+function opusFrameSamples(config: number): number {
+  if (config < 12) return [480, 960, 1920, 2880][config % 4]!; // SILK: 10, 20, 40, 60 ms
+  if (config < 16) return [480, 960][config % 2]!; // hybrid: 10, 20 ms
+  return [120, 240, 480, 960][config % 4]!; // CELT: 2.5, 5, 10, 20 ms
+}
+
+/** Samples (at 48 kHz) one Opus packet decodes to, read from its TOC byte; 0 for an empty packet. */
+export function opusPacketSamples(packet: Uint8Array): number {
+  if (packet.length === 0) return 0;
+  const toc = packet[0]!;
+  const code = toc & 3;
+  const frames = code === 0 ? 1 : code < 3 ? 2 : (packet[1] ?? 0) & 0x3f;
+  return frames * opusFrameSamples(toc >> 3);
+}
+
 export function isEbml(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && bytes[0] === 0x1a && bytes[1] === 0x45 && bytes[2] === 0xdf && bytes[3] === 0xa3;
 }

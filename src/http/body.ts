@@ -1,6 +1,6 @@
 // Reading and validating request bodies, with OpenAI-style 400s naming the field.
 import { z } from "zod";
-import { BadRequest, TooLarge, UnsupportedMedia } from "../errors.ts";
+import { BadRequest, Busy, RequestTimeout, TooLarge, UnsupportedMedia } from "../errors.ts";
 
 export async function readJson<T extends z.ZodType>(req: Request, schema: T): Promise<z.infer<T>> {
   const type = req.headers.get("content-type") ?? "";
@@ -29,31 +29,70 @@ export function checkLength(req: Request, maxBytes: number) {
   if (length > maxBytes) throw new TooLarge(`Request body is ${(length / 1e6).toFixed(1)} MB; the limit is ${(maxBytes / 1e6).toFixed(0)} MB ([http] max_upload_mb).`);
 }
 
+/** A body over this many bytes counts as an upload (see MAX_UPLOADS_AT_ONCE). */
+export const UPLOAD_BYTES = 1_000_000;
+/** Uploads held in memory at once, all routes together: the next one is a 429 before it is read. */
+export const MAX_UPLOADS_AT_ONCE = 4;
+let uploadsHeld = 0;
+
+export interface BodyLimits {
+  /** The server-wide cap on a body, as an OpenAI-shaped 413 (TooLarge). */
+  maxBytes: number;
+  /** The whole body must arrive within this many ms ([http] body_timeout_seconds), else a 408. */
+  timeoutMs: number;
+}
+
 /**
- * The server-wide cap on request bodies, as an OpenAI-shaped 413 (TooLarge): a declared
- * Content-Length over the cap is refused before reading; a body without one (chunked) is read
- * only up to the cap and handed on from memory (every route reads its whole body anyway).
+ * Reads the whole request body before the handler runs, within the server-wide limits: a
+ * declared Content-Length over the cap is refused before reading, a body without one (chunked)
+ * is read only up to the cap; a body that does not arrive within `timeoutMs` is a 408 (a client
+ * trickling a byte at a time cannot hold a connection); and no more than MAX_UPLOADS_AT_ONCE
+ * bodies over UPLOAD_BYTES are held at once. Returns the request with its body in memory (every
+ * route reads its whole body anyway) and `release`, to call once the handler is done with it.
  */
-export async function limitBody<R extends Request>(req: R, maxBytes: number): Promise<R> {
+export async function readBody<R extends Request>(req: R, limits: BodyLimits): Promise<{ req: R; release: () => void }> {
   const declared = req.headers.get("content-length");
-  if (declared !== null) {
-    const length = Number(declared);
-    if (length > maxBytes) throw tooLarge(`is ${(length / 1e6).toFixed(1)} MB`, maxBytes);
-    return req;
-  }
-  if (!req.body) return req;
+  const length = declared === null ? undefined : Number(declared);
+  if (length !== undefined && length > limits.maxBytes) throw tooLarge(`is ${(length / 1e6).toFixed(1)} MB`, limits.maxBytes);
+  if (!req.body) return { req, release: () => {} };
+
+  let holding = false;
+  const release = () => {
+    if (holding) uploadsHeld--;
+    holding = false;
+  };
+  const hold = () => {
+    if (holding) return;
+    if (uploadsHeld >= MAX_UPLOADS_AT_ONCE) throw new Busy(`${uploadsHeld} uploads are being received or handled already; try again shortly`);
+    uploadsHeld++;
+    holding = true;
+  };
+  const reader = req.body.getReader();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new RequestTimeout(`The request body did not arrive within ${Math.round(limits.timeoutMs / 1000)} s ([http] body_timeout_seconds).`)),
+      limits.timeoutMs,
+    );
+  });
   const parts: Uint8Array[] = [];
   let total = 0;
-  const reader = req.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > maxBytes) {
-      reader.cancel().catch(() => {});
-      throw tooLarge(`goes past ${(maxBytes / 1e6).toFixed(0)} MB`, maxBytes);
+  try {
+    if (length !== undefined && length > UPLOAD_BYTES) hold();
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), late]);
+      if (done) break;
+      total += value.length;
+      if (total > limits.maxBytes) throw tooLarge(`goes past ${(limits.maxBytes / 1e6).toFixed(0)} MB`, limits.maxBytes);
+      if (total > UPLOAD_BYTES) hold();
+      parts.push(value);
     }
-    parts.push(value);
+  } catch (e) {
+    reader.cancel().catch(() => {});
+    release();
+    throw e;
+  } finally {
+    clearTimeout(timer);
   }
   const bytes = new Uint8Array(total);
   let at = 0;
@@ -62,7 +101,7 @@ export async function limitBody<R extends Request>(req: R, maxBytes: number): Pr
     at += part.length;
   }
   const buffered = new Request(req.url, { method: req.method, headers: req.headers, body: bytes, signal: req.signal });
-  return Object.assign(buffered, { params: (req as { params?: unknown }).params }) as unknown as R;
+  return { req: Object.assign(buffered, { params: (req as { params?: unknown }).params }) as unknown as R, release };
 }
 
 function tooLarge(what: string, maxBytes: number): TooLarge {

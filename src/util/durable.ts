@@ -2,8 +2,8 @@
 // A whole-file write goes to a temporary file that is fsynced and then renamed over the target
 // (so a crash leaves either the old or the new file, never half of one); an append is fsynced
 // before it returns. New files are 0600 and new folders 0700: what goes through here is state.
-import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
-import { dirname } from "node:path";
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
@@ -82,6 +82,28 @@ export function writeFileDurable(file: string, text: string, options: DurableWri
     throw e;
   }
   syncDir(dir);
+}
+
+/** Deletes the temporary files a crash left behind from writeFileDurable(file) (call before reading `file` at start). */
+export function removeStaleTemporaries(file: string): number {
+  const prefix = basename(file) + TMP_MARKER;
+  let removed = 0;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(file));
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    try {
+      unlinkSync(join(dirname(file), name));
+      removed++;
+    } catch {
+      // gone meanwhile, or not ours to delete
+    }
+  }
+  return removed;
 }
 
 /**

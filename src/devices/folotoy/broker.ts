@@ -2,10 +2,14 @@
 // external one (Mosquitto). Both deliver the same messages to the same handler.
 import { Aedes, type AuthenticateError, type Client } from "aedes";
 import mqtt, { Store, type MqttClient } from "mqtt";
+import { timingSafeEqual } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import net from "node:net";
 import { hostname } from "node:os";
 import { logger } from "../../log.ts";
-import { SERVER_SUBSCRIPTIONS, SN_PATTERN } from "./mqtt.ts";
+import { removeStaleTemporaries, writeFileDurable } from "../../util/durable.ts";
+import { SERVER_SUBSCRIPTIONS, SN_PATTERN, topics } from "./mqtt.ts";
+import type { KeyCheck } from "./tokens.ts";
 
 const log = logger("toy");
 
@@ -31,23 +35,68 @@ export { firstNonInternalIPv4, plainAddress, urlHost } from "../../util/network.
 export interface EmbeddedOptions {
   port: number;
   host?: string;
-  /** [mqtt] username/password: integrations (Home Assistant, ...) log in with these. */
+  /** [mqtt] username/password: integrations (Home Assistant, ...) log in with these. An empty password lets no integration in. */
   serverUsername: string;
   serverPassword: string;
   acceptUnknownToys: boolean;
+  /** [toy] known_toys: SN -> the key it must log in with. */
   knownToys: Record<string, string>;
+  /**
+   * Any other toy's key, checked against the one it first logged in with (trust on first use,
+   * TokenStore.checkKey). Without it, such toys get in with any key.
+   */
+  checkToyKey?(sn: string, key: string): KeyCheck;
+  /** [mqtt] max_connections and max_connections_per_address. */
+  maxConnections?: number;
+  maxConnectionsPerAddress?: number;
+  /** Default LOGIN_TIMEOUT_MS (tests shorten it). */
+  loginTimeoutMs?: number;
 }
 
+/** MQTT packets larger than this are refused before a client has logged in (CONNECT with a long key fits easily). */
+export const MAX_PACKET_BEFORE_LOGIN = 4 * 1024;
+/** ... and after (a toy's JSON is a few hundred bytes; an integration's text to speak a few kB). */
+export const MAX_PACKET_AFTER_LOGIN = 64 * 1024;
+/** A connection that has not logged in within this long is closed. */
+export const LOGIN_TIMEOUT_MS = 10_000;
+
+/** The generated integration password, `<state dir>/mqtt-password` (0600), made on first use. */
+export function integrationPassword(file: string): string {
+  removeStaleTemporaries(file);
+  if (existsSync(file)) {
+    const kept = readFileSync(file, "utf8").trim();
+    if (kept) return kept;
+    log.warn("the MQTT password file is empty (a write cut short?): making a new one", { file });
+  }
+  const password = Buffer.from(crypto.getRandomValues(new Uint8Array(18))).toString("base64url");
+  writeFileDurable(file, password + "\n", { mode: 0o600 });
+  log.info("generated the password integrations use on the embedded MQTT broker", { file });
+  return password;
+}
+
+const TOY_PUBLISH = (sn: string) => [topics.eventPost(sn), topics.dataPost(sn), topics.commandCallAck(sn)];
+const SYS_CALL = /^\/sys\/folotoy\/([^/]+)\/thing\/command\/call$/;
+
 /**
- * aedes on a TCP port. Toys log in with client id = username = SN and their key; integrations
- * with [mqtt] username/password. A toy may publish only its own /user/folotoy/{sn}/ topics
- * and subscribe only to its own topics.
+ * aedes on a TCP port, safe by default:
+ * - toys log in with client id = username = SN and their key: a key in [toy] known_toys, or
+ *   the key they first logged in with (trust on first use); a wrong key is refused and logged;
+ * - integrations log in with [mqtt] username/password (generated when not set);
+ * - a toy publishes only on its own /user/folotoy/{sn}/ topics and subscribes only to its own
+ *   command topic; integrations publish /sys/folotoy/{sn}/thing/command/call and /sys/config and
+ *   subscribe to /sys/ topics; no client subscribes with a wildcard (only Hearth itself does);
+ * - packets are capped in size before and after login, a connection must log in within
+ *   LOGIN_TIMEOUT_MS, and connections are limited in all and per address.
  */
 export class EmbeddedBroker implements Broker {
   readonly kind = "embedded";
   private aedes?: Aedes;
   private server?: net.Server;
   private readonly integrations = new WeakSet<Client>();
+  /** Sockets whose client has logged in (their packets may be larger). */
+  private readonly loggedIn = new WeakSet<object>();
+  private connections = 0;
+  private readonly perAddress = new Map<string, number>();
   /** The port actually bound (when asked for port 0). */
   port = 0;
 
@@ -58,18 +107,20 @@ export class EmbeddedBroker implements Broker {
 
   async start(): Promise<void> {
     const aedes = await Aedes.createBroker({
+      connectTimeout: this.opts.loginTimeoutMs ?? LOGIN_TIMEOUT_MS,
       authenticate: (client, username, password, done) => this.authenticate(client, username, password?.toString("utf8"), done),
       authorizePublish: (client, packet, done) => {
-        if (!client || this.integrations.has(client)) return done(null);
-        const own = new RegExp(`^/user/folotoy/${client.id}/thing/(event/post|data/post|command/callAck)$`);
-        if (own.test(packet.topic)) return done(null);
-        log.warn("toy tried to publish outside its own topics; refused", { sn: client.id, topic: packet.topic });
+        if (!client) return done(null); // Hearth itself
+        const integration = this.integrations.has(client);
+        if (integration ? packet.topic === topics.sysConfig || SYS_CALL.test(packet.topic) : TOY_PUBLISH(client.id).includes(packet.topic)) return done(null);
+        log.warn(`${integration ? "integration" : "toy"} tried to publish on a topic it may not use; refused`, { client: client.id, topic: packet.topic });
         done(new Error("not authorized"));
       },
       authorizeSubscribe: (client, sub, done) => {
-        if (this.integrations.has(client)) return done(null, sub);
-        if (sub.topic.startsWith(`/user/folotoy/${client.id}/`) || sub.topic.startsWith(`/sys/folotoy/${client.id}/`)) return done(null, sub);
-        log.warn("toy tried to subscribe outside its own topics; refused", { sn: client.id, topic: sub.topic });
+        const integration = this.integrations.has(client);
+        const wildcard = /[+#]/.test(sub.topic);
+        if (!wildcard && (integration ? sub.topic.startsWith("/sys/") : sub.topic === topics.commandCall(client.id))) return done(null, sub);
+        log.warn(`${integration ? "integration" : "toy"} tried to subscribe to ${wildcard ? "a wildcard" : "a topic it may not read"}; refused`, { client: client.id, topic: sub.topic });
         done(null, null);
       },
     });
@@ -99,7 +150,7 @@ export class EmbeddedBroker implements Broker {
       );
     }
     this.aedes = aedes;
-    const server = net.createServer(aedes.handle as any);
+    const server = net.createServer((socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once("error", (e: NodeJS.ErrnoException) =>
         reject(
@@ -119,29 +170,73 @@ export class EmbeddedBroker implements Broker {
     log.info("embedded MQTT broker listening", { port: this.port });
   }
 
+  /** A new TCP connection: counted (and refused over the limits), its packets size-checked, then handed to aedes. */
+  private accept(socket: net.Socket) {
+    const address = plainAddress(socket.remoteAddress) ?? "unknown";
+    const fromAddress = this.perAddress.get(address) ?? 0;
+    const maxAll = this.opts.maxConnections ?? Infinity;
+    const maxPer = this.opts.maxConnectionsPerAddress ?? Infinity;
+    if (this.connections >= maxAll || fromAddress >= maxPer) {
+      const which = this.connections >= maxAll ? `[mqtt] max_connections (${maxAll})` : `[mqtt] max_connections_per_address (${maxPer})`;
+      log.warn(`MQTT connection refused: ${which} reached`, { from: address });
+      socket.destroy();
+      return;
+    }
+    this.connections++;
+    this.perAddress.set(address, fromAddress + 1);
+    socket.once("close", () => {
+      this.connections--;
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(address, left);
+      else this.perAddress.delete(address);
+    });
+    socket.on("error", () => {}); // aedes reports its own; a reset before it attached must not throw
+    guardPacketSizes(socket, () => (this.loggedIn.has(socket) ? MAX_PACKET_AFTER_LOGIN : MAX_PACKET_BEFORE_LOGIN), (size, cap) => {
+      log.warn("MQTT packet over the size cap; connection closed", { from: address, bytes: size, cap, loggedIn: this.loggedIn.has(socket) });
+    });
+    this.aedes?.handle(socket as any);
+  }
+
   private authenticate(client: Client, username: string | undefined, password: string | undefined, done: (e: AuthenticateError | null, ok: boolean | null) => void) {
-    const refuse = (code: 2 | 4 | 5, why: string) => {
-      log.warn(`MQTT login refused: ${why}`, { client: client.id, username });
+    const refuse = (code: 2 | 3 | 4 | 5, why: string, fields: Record<string, unknown> = {}) => {
+      log.warn(`MQTT login refused: ${why}`, { client: client.id, username, ...fields });
       const e = new Error(why) as AuthenticateError;
       e.returnCode = code as AuthenticateError["returnCode"];
       done(e, false);
     };
+    const accept = () => {
+      this.loggedIn.add(client.conn);
+      done(null, true);
+    };
     if (this.opts.serverUsername && username === this.opts.serverUsername) {
-      if (this.opts.serverPassword && password !== this.opts.serverPassword) return refuse(4, "wrong password for the integration user");
+      if (!this.opts.serverPassword || !sameText(password ?? "", this.opts.serverPassword)) return refuse(4, "wrong password for the integration user");
       this.integrations.add(client);
-      return done(null, true);
+      return accept();
     }
     const sn = client.id;
     if (!SN_PATTERN.test(sn)) return refuse(2, "client id is not a toy SN (8-32 letters and digits)");
     if (username && username !== sn) log.warn("toy logs in with a username other than its client id; using the client id as SN", { sn, username });
     const key = this.opts.knownToys[sn];
     if (key !== undefined) {
-      if (password !== key) return refuse(4, "wrong key for a known toy ([toy] known_toys)");
-      return done(null, true);
+      if (!sameText(password ?? "", key)) return refuse(4, "wrong key for a known toy ([toy] known_toys)");
+      return accept();
     }
     if (!this.opts.acceptUnknownToys) return refuse(5, "unknown toy; add it to [toy] known_toys or set [mqtt] accept_unknown_toys = true");
-    log.info("unknown toy accepted ([mqtt] accept_unknown_toys)", { sn });
-    done(null, true);
+    switch (this.opts.checkToyKey?.(sn, password ?? "") ?? "match") {
+      case "wrong":
+        return refuse(4, "a known toy's SN arrived with a key other than the one it first logged in with (someone posing as it?). If the toy was reset or replaced, reset its key in the console or with DELETE /api/devices/folotoy/<sn>/key", { sn, from: plainAddress((client.conn as net.Socket).remoteAddress) });
+      case "full":
+        return refuse(3, "no room for another toy in tokens.json ([toy] max_toys)", { sn });
+      case "learned":
+        if (!password) log.warn("toy logs in without a key: anyone who knows its SN could log in as it", { sn });
+        log.info("new toy: its key is remembered and required from now on (trust on first use)", { sn });
+    }
+    accept();
+  }
+
+  /** Connections open now (after the limits). */
+  get connectionCount(): number {
+    return this.connections;
   }
 
   publish(topic: string, payload: unknown): void {
@@ -288,4 +383,48 @@ export class ExternalBroker implements Broker {
     await Promise.race([new Promise<void>((resolve) => client.end(false, {}, () => resolve())), Bun.sleep(2000)]);
     if (!client.disconnected) await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
   }
+}
+
+/** Equal strings, compared in constant time. */
+function sameText(given: string, expected: string): boolean {
+  const a = Buffer.from(given, "utf8");
+  const b = Buffer.from(expected, "utf8");
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * Watches the MQTT framing of what aedes reads from `socket` (it reads with socket.read(), which
+ * is wrapped here) and closes the connection at the first packet whose declared length is over
+ * `cap()`: a client can never make the broker buffer a huge packet, before login or after.
+ */
+export function guardPacketSizes(socket: net.Socket, cap: () => number, onRefused: (size: number, cap: number) => void) {
+  let skip = 0; // body bytes of the current packet still to come
+  let header: number[] = []; // fixed header of the next packet: type byte, then the length bytes
+  const read = socket.read.bind(socket);
+  socket.read = ((size?: number) => {
+    const chunk = read(size) as Buffer | null;
+    if (!chunk || socket.destroyed) return chunk;
+    for (let at = 0; at < chunk.length; ) {
+      if (skip > 0) {
+        const n = Math.min(skip, chunk.length - at);
+        skip -= n;
+        at += n;
+        continue;
+      }
+      header.push(chunk[at++]!);
+      const last = header[header.length - 1]!;
+      if (header.length === 1 || (last & 0x80 && header.length < 5)) continue; // the type byte, or more length bytes follow
+      let length = 0;
+      for (let i = header.length - 1; i >= 1; i--) length = length * 128 + (header[i]! & 0x7f);
+      header = [];
+      const max = cap();
+      if (last & 0x80 || length > max) {
+        onRefused(length, max);
+        socket.destroy();
+        return null;
+      }
+      skip = length;
+    }
+    return chunk;
+  }) as typeof socket.read;
 }

@@ -28,7 +28,8 @@ export type DropReason =
   | "bad_type" // any other frame type
   | "garbled" // audio frame that cannot be PCM s16le (empty, odd length)
   | "too_long" // the recording reached its length cap
-  | "late"; // a packet for a recording that already ended
+  | "late" // a packet for a recording that already ended
+  | "busy"; // the recording was turned away: too many at once ([toy] max_recordings)
 
 export interface Datagram {
   /** Lowercase hex of the 16 token bytes. */
@@ -74,12 +75,26 @@ export interface Recording {
   end: "marker" | "timeout" | "cap";
 }
 
+/** A recording that was turned away at its start (`admit` said no): nothing of it was kept. */
+export interface RefusedRecording {
+  sn: string;
+  recordingId: number;
+  endedAt: number;
+}
+
 export interface AssemblerOptions {
   /** The SN a token was issued to, or undefined. */
   snOfToken(token: string): string | undefined;
+  /**
+   * Whether a new recording of this toy may be received now (memory is bounded by how many are
+   * received and answered at once). A refused one is not buffered; `onRefused` is told when it ends.
+   */
+  admit?(sn: string): boolean;
   /** A new recording began (the toy's user is talking again). */
   onStart?(sn: string, recordingId: number): void;
   onRecording(recording: Recording): void;
+  /** A refused recording ended (its end marker, or silence): the toy is waiting for a reply. */
+  onRefused?(recording: RefusedRecording): void;
   onDrop(reason: DropReason, sn?: string): void;
   /** End a recording after this long without packets (its end marker was lost). */
   idleMs?: number;
@@ -97,6 +112,8 @@ interface Active {
   frames: number;
   startedAt: number;
   lastAt: number;
+  /** Turned away by `admit`: its audio is dropped (DropReason "busy"), not buffered. */
+  refused: boolean;
 }
 
 /** How long an ended recording's id is remembered, so its stragglers are not taken for a new one. */
@@ -148,15 +165,20 @@ export class RecordingAssembler {
     }
     if (!rec) {
       if (d.type === FRAME_AUDIO) log.debug("audio before any start marker (marker lost?): starting the recording", { sn, recordingId: d.recordingId });
-      rec = { sn, token: d.token, recordingId: d.recordingId, chunks: [], bytes: 0, frames: 0, startedAt: now, lastAt: now };
+      const refused = this.opts.admit ? !this.opts.admit(sn) : false;
+      rec = { sn, token: d.token, recordingId: d.recordingId, chunks: [], bytes: 0, frames: 0, startedAt: now, lastAt: now, refused };
       this.active.set(d.token, rec);
-      this.opts.onStart?.(sn, d.recordingId);
+      if (!refused) this.opts.onStart?.(sn, d.recordingId);
       if (d.type === FRAME_MARKER) return;
     }
     rec.lastAt = now;
     if (d.type === FRAME_MARKER) {
       if (rec.frames > 0) this.finish(rec, "marker");
       return; // a repeated start marker
+    }
+    if (rec.refused) {
+      rec.frames++;
+      return this.opts.onDrop("busy", sn);
     }
     const room = this.maxBytes - rec.bytes;
     const take = d.payload.length <= room ? d.payload : d.payload.subarray(0, room & ~1);
@@ -185,14 +207,31 @@ export class RecordingAssembler {
     for (const [key, e] of this.ended) if (now - e.at >= REMEMBER_ENDED_MS) this.ended.delete(key);
   }
 
-  /** Recordings in progress (for tests and status). */
+  /** Recordings being received (refused ones not counted), for tests and status. */
   get inProgress(): number {
-    return this.active.size;
+    let n = 0;
+    for (const rec of this.active.values()) if (!rec.refused) n++;
+    return n;
+  }
+
+  /** The toys with a recording being received (and kept). */
+  receiving(): Set<string> {
+    const sns = new Set<string>();
+    for (const rec of this.active.values()) if (!rec.refused) sns.add(rec.sn);
+    return sns;
+  }
+
+  /** Bytes of audio held by recordings being received. */
+  get bufferedBytes(): number {
+    let n = 0;
+    for (const rec of this.active.values()) n += rec.bytes;
+    return n;
   }
 
   private finish(rec: Active, end: Recording["end"]) {
     this.active.delete(rec.token);
-    this.ended.set(`${rec.token}:${rec.recordingId}`, { at: this.now(), reason: end === "cap" ? "too_long" : "late" });
+    this.ended.set(`${rec.token}:${rec.recordingId}`, { at: this.now(), reason: rec.refused ? "busy" : end === "cap" ? "too_long" : "late" });
+    if (rec.refused) return this.opts.onRefused?.({ sn: rec.sn, recordingId: rec.recordingId, endedAt: rec.lastAt });
     const pcm = concatBytes(rec.chunks);
     this.opts.onRecording({ sn: rec.sn, token: rec.token, recordingId: rec.recordingId, pcm, startedAt: rec.startedAt, endedAt: rec.lastAt, end });
   }

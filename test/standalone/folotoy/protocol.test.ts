@@ -53,7 +53,7 @@ describe("tokens", () => {
       const file = join(dir, "tokens.json");
       const a = new TokenStore(file);
       a.load();
-      const t = a.tokenFor(SN);
+      const t = a.tokenFor(SN)!;
       expect(t).toMatch(/^[0-9a-f]{32}$/);
       expect(a.tokenFor(SN)).toBe(t);
       expect(a.tokenFor("aabbccddeeff")).not.toBe(t);
