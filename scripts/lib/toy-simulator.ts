@@ -138,7 +138,7 @@ export class SimToy {
       return this.log(`non-JSON message on ${topic}`);
     }
     if (topic === topics.sysEventPost(this.opts.sn)) {
-      this.mirrored.push({ identifier: body.identifier, outParams: body.outParams ?? {}, at: performance.now() });
+      this.mirrored.push({ identifier: body.identifier, outParams: body.inputParams ?? body.outParams ?? {}, at: performance.now() });
     } else {
       const cmd: ReceivedCommand = { msgId: body.msgId, identifier: body.identifier, inputParams: body.inputParams ?? {}, at: performance.now() };
       this.commands.push(cmd);

@@ -1,6 +1,7 @@
 // POST /v1/audio/speech: the body streams out sentence by sentence as it is synthesized.
 import { z } from "zod";
 import { checkSpeechFormat, checkSpeechRate, createSpeechEncoder } from "../audio/encode.ts";
+import { isOpusRate } from "../audio/opus.ts";
 import type { AudioChunk } from "../engines/types.ts";
 import { Cancelled } from "../errors.ts";
 import { logger } from "../log.ts";
@@ -27,15 +28,24 @@ const speechRequest = z
 
 /** OpenAI's `pcm` is 24 kHz; clients play it at that rate without reading any header. */
 const PCM_RATE = 24000;
+/**
+ * MP3 below 16 kHz is MPEG-2.5, which many players and toy firmware do not play (a FoloToy server
+ * pointed at Hearth hands these files to toys): an 8 kHz voice is sent as 16 kHz MP3.
+ */
+const MP3_MIN_RATE = 16000;
+/** Opus encodes at 8, 12, 16, 24 or 48 kHz: a voice at another rate (Piper's 22050) is sent at 24 kHz. */
+const opusRate = (rate: number) => (isOpusRate(rate) ? rate : 24000);
 
 export async function speech(req: Request, deps: ApiDeps): Promise<Response> {
   const body = await readJson(req, speechRequest);
   const { engines, voices } = deps.pipeline();
   const tts = engines.tts;
-  const voice = voices.resolve(body.voice); // 400 listing valid voices when unknown
+  // A voice that can speak the input's language: 400 listing valid voices when unknown, and
+  // naming the voices that can when the one asked for cannot (never a 200 of near-silence).
+  const voice = voices.forText(body.voice, body.input);
   const sampleRate = voices.sampleRateOf(voice);
   const format = checkSpeechFormat(body.response_format); // 400 for a format with no encoder, before any work
-  const outputRate = body.sample_rate ?? (format === "pcm" ? PCM_RATE : sampleRate);
+  const outputRate = body.sample_rate ?? (format === "pcm" ? PCM_RATE : format === "mp3" ? Math.max(sampleRate, MP3_MIN_RATE) : format === "opus" ? opusRate(sampleRate) : sampleRate);
   if (outputRate !== sampleRate) checkSpeechRate(format, outputRate);
   const started = performance.now();
   const abort = new AbortController();

@@ -4,6 +4,7 @@ import { basename, dirname } from "node:path";
 import { z } from "zod";
 import { logger } from "../log.ts";
 import { writeFileDurable } from "../util/durable.ts";
+import { normalizeLanguage } from "./voices.ts";
 
 const log = logger("roles");
 /** Per-device overrides are keyed by a device id (a FoloToy SN is its MAC in hex). */
@@ -33,7 +34,7 @@ const roleFields = {
   presence_penalty: numeric.pipe(z.number().min(-2).max(2)).nullish(),
   /** A local voice ("amy", "aishell3:12", an OpenAI name); unknown names fall back by language. */
   voice_name: z.string().nullish(),
-  /** ISO-639-1 language of the role: picks a voice when voice_name is absent, and hints the STT. */
+  /** ISO-639-1 language of the role ("zh-CN" is read as "zh"): its replies use a voice of it, and it hints the STT. */
   language: z.string().nullish(),
   /** Advanced (Hearth): speech speed of the role's voice, 1 = normal. */
   speed: numeric.pipe(z.number().min(0.25).max(4)).nullish(),
@@ -75,11 +76,77 @@ export interface RolesConfig {
   toys: Record<string, Record<string, Partial<Role>>>;
 }
 
-/** Cloud-provider settings of the official server: accepted, ignored (everything here is local). `model` too. */
+/** Cloud-provider settings of the official server: what they mean here is mapped (see mapProviderFields), the rest ignored. `model` too. */
 const PROVIDER_FIELD = /^(llm|stt|tts)_type$|_config$/;
 const KNOWN = new Set(Object.keys(roleFields));
 
-export type ParsedRoles = { ok: true; config: RolesConfig; ignored: string[]; unknown: string[] } | { ok: false; error: string };
+export type ParsedRoles =
+  | {
+      ok: true;
+      config: RolesConfig;
+      /** Provider settings that became local ones, e.g. `1: llm_config.temperature -> temperature`. */
+      mapped: string[];
+      /** Provider settings with no local meaning, e.g. `llm_type`, `llm_config.api_base`. */
+      ignored: string[];
+      unknown: string[];
+    }
+  | { ok: false; error: string };
+
+/** Provider config keys with a local meaning: FoloToy's `<kind>_config.<key>` -> the role field. */
+const PROVIDER_KEYS: Record<string, Record<string, keyof Role>> = {
+  llm_config: { temperature: "temperature", max_tokens: "max_tokens", max_completion_tokens: "max_tokens", top_p: "top_p", frequency_penalty: "frequency_penalty", presence_penalty: "presence_penalty", system_prompt: "system_prompt" },
+  stt_config: { language: "language" },
+  tts_config: { voice_name: "voice_name", voice: "voice_name", speed: "speed", rate: "speed", language: "language" },
+};
+/** A cloud voice named by locale ("zh-CN-XiaoxiaoNeural", "en-US-AriaNeural"): it says which language the role speaks. */
+const LOCALE_VOICE = /^([a-z]{2,3})-[A-Za-z]{2,4}-/;
+
+/**
+ * Gives the official server's role-level provider settings their local meaning (a role's own
+ * top-level field wins): llm_config temperature/max_tokens/top_p/penalties, stt_config.language,
+ * tts_config voice_name/speed (edge-tts `rate` "+20%" is speed 1.2); a role without `language`
+ * takes it from a locale-named cloud voice. `language` is normalized ("zh-CN" -> "zh").
+ * Returns the fields to use; notes what was mapped and what was ignored.
+ */
+function mapProviderFields(data: Record<string, unknown>, where: string, mapped: string[], ignored: Set<string>): Record<string, unknown> {
+  const out = { ...data };
+  for (const [config, keys] of Object.entries(PROVIDER_KEYS)) {
+    const section = data[config];
+    if (typeof section !== "object" || section === null || Array.isArray(section)) continue;
+    for (const [k, raw] of Object.entries(section as Record<string, unknown>)) {
+      const field = keys[k];
+      if (!field) {
+        ignored.add(`${config}.${k}`);
+        continue;
+      }
+      if (out[field] !== undefined && out[field] !== null) {
+        ignored.add(`${config}.${k} (the role's own ${field} wins)`);
+        continue;
+      }
+      const value = k === "rate" ? rateToSpeed(raw) : raw;
+      const checked = (roleFields[field as keyof typeof roleFields] as z.ZodType).safeParse(value);
+      if (!checked.success || checked.data === null || checked.data === undefined) {
+        ignored.add(`${config}.${k} (${JSON.stringify(raw)} is not a valid ${field})`);
+        continue;
+      }
+      out[field] = checked.data;
+      mapped.push(`${where}: ${config}.${k} -> ${field}`);
+    }
+  }
+  if (typeof out.language === "string") out.language = normalizeLanguage(out.language);
+  const locale = typeof out.voice_name === "string" ? LOCALE_VOICE.exec(out.voice_name) : null;
+  if ((out.language === undefined || out.language === null) && locale) {
+    out.language = normalizeLanguage(locale[1]);
+    mapped.push(`${where}: voice_name ${out.voice_name} -> language ${out.language}`);
+  }
+  return out;
+}
+
+/** edge-tts `rate` ("+20%", "-10%") as a speed (1.2, 0.9); a number is taken as a speed. */
+function rateToSpeed(raw: unknown): unknown {
+  const m = typeof raw === "string" ? /^\s*([+-]?\d+(?:\.\d+)?)\s*%\s*$/.exec(raw) : null;
+  return m ? Math.round((1 + Number(m[1]) / 100) * 100) / 100 : raw;
+}
 
 /** Parses roles.json text. Errors name the role and the field. */
 export function parseRoles(text: string): ParsedRoles {
@@ -92,9 +159,12 @@ export function parseRoles(text: string): ParsedRoles {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return { ok: false, error: 'expected a JSON object like {"1": {"prompt": "..."}}' };
   const ignored = new Set<string>();
   const unknown = new Set<string>();
+  const mapped: string[] = [];
   const note = (fields: Record<string, unknown>, where: string) => {
     for (const k of Object.keys(fields)) {
-      if (PROVIDER_FIELD.test(k) || k === "model") ignored.add(k);
+      if (PROVIDER_FIELD.test(k)) {
+        if (!(k in PROVIDER_KEYS)) ignored.add(k);
+      } else if (k === "model") ignored.add(k);
       else if (!KNOWN.has(k)) unknown.add(`${where}.${k}`);
     }
   };
@@ -111,7 +181,7 @@ export function parseRoles(text: string): ParsedRoles {
           const parsed = roleOverrideSchema.safeParse(fields);
           if (!parsed.success) return { ok: false, error: describe(`"toys"."${sn}"."${roleKey}"`, parsed.error, fields) };
           note(parsed.data, `toys.${sn}.${roleKey}`);
-          config.toys[sn]![roleKey] = clean(parsed.data);
+          config.toys[sn]![roleKey] = clean(mapProviderFields(parsed.data, `toys.${sn}.${roleKey}`, mapped, ignored));
         }
       }
       continue;
@@ -123,10 +193,10 @@ export function parseRoles(text: string): ParsedRoles {
     const parsed = roleSchema.safeParse(value);
     if (!parsed.success) return { ok: false, error: describe(`role "${key}"`, parsed.error, value) };
     note(parsed.data, key);
-    config.roles[key] = clean(parsed.data) as Role;
+    config.roles[key] = clean(mapProviderFields(parsed.data, key, mapped, ignored)) as Role;
   }
   if (Object.keys(config.roles).length === 0) return { ok: false, error: 'no roles: expected keys "1".."7", e.g. {"1": {"prompt": "..."}}' };
-  return { ok: true, config, ignored: [...ignored], unknown: [...unknown] };
+  return { ok: true, config, mapped, ignored: [...ignored], unknown: [...unknown] };
 }
 
 function describe(where: string, error: z.ZodError, value: unknown): string {
@@ -257,8 +327,11 @@ export class RolesFile {
     if (this.lastError) log.info("roles file is good again: the new roles are in force", { file: this.file });
     this.lastError = undefined;
     this.config = parsed.config;
+    if (parsed.mapped.length) {
+      log.info("roles file: cloud-provider settings used for the local engines", { file: this.file, mapped: parsed.mapped.join("; ") });
+    }
     if (parsed.ignored.length) {
-      log.info("roles file: ignoring cloud-provider fields (speech, the LLM and voices all run locally here)", { file: this.file, fields: parsed.ignored.join(",") });
+      log.info("roles file: ignoring cloud-provider fields (speech, the LLM and voices all run locally here)", { file: this.file, fields: parsed.ignored.join(", ") });
     }
     if (parsed.unknown.length) log.debug("roles file: unknown fields ignored", { file: this.file, fields: parsed.unknown.join(",") });
     log.info("roles loaded", { file: this.file, roles: Object.keys(parsed.config.roles).join(","), toys: Object.keys(parsed.config.toys).length });

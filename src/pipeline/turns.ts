@@ -68,12 +68,17 @@ export class TurnRunner {
     return resolveRole(this.deps.roles(), key.device, key.role);
   }
 
-  /** The voice a role speaks with: its voice_name, else the first voice of its language. */
+  /**
+   * The voice a role speaks with: a voice of the role's language, its voice_name when that one
+   * speaks it (an OpenAI name: the one mapped or spread among that language's voices), else the
+   * first voice of the language. Without a language, its voice_name or the default voice.
+   */
   voiceFor(role: Role): string {
-    const { voice, fellBack } = this.deps.voices.resolveOrFallback(role.voice_name, role.language ?? undefined);
-    if (fellBack && !this.warnedVoices.has(role.voice_name!)) {
-      this.warnedVoices.add(role.voice_name!);
-      log.warn("a role names a voice that is not installed; using the role's language or the default voice", { voice_name: role.voice_name, error: fellBack });
+    const { voice, note } = this.deps.voices.forLanguage(role.voice_name, role.language);
+    const warned = `${role.voice_name ?? ""}|${role.language ?? ""}`;
+    if (note && !this.warnedVoices.has(warned)) {
+      this.warnedVoices.add(warned);
+      log.warn("a role speaks with another voice than it asks for", { voice_name: role.voice_name, language: role.language, using: voice, why: note });
     }
     return voice;
   }

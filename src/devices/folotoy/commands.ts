@@ -2,7 +2,7 @@
 // and mirrored back to an integration that asked for the command.
 import { logger } from "../../log.ts";
 import type { Broker } from "./broker.ts";
-import { command, event, topics } from "./mqtt.ts";
+import { command, mirrorEvent, topics } from "./mqtt.ts";
 
 const log = logger("toy");
 
@@ -30,9 +30,9 @@ export class Commands {
     log.debug("command", { sn, msgId, identifier });
   }
 
-  /** Publishes an integration-mirror event on /sys/folotoy/{sn}/thing/event/post. */
+  /** Publishes an integration-mirror event on /sys/folotoy/{sn}/thing/event/post, shaped as the official server's. */
   mirror(sn: string, identifier: string, params: Record<string, unknown>) {
-    this.broker()?.publish(topics.sysEventPost(sn), event(this.nextMsgId(), identifier, params));
+    this.broker()?.publish(topics.sysEventPost(sn), mirrorEvent(this.nextMsgId(), identifier, params));
   }
 
   /** A toy's ack: matched to its command, mirrored to the integration that asked for it. */

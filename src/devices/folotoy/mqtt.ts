@@ -92,9 +92,18 @@ export function command(msgId: number, identifier: string, inputParams: Record<s
   return { msgId, identifier, inputParams };
 }
 
-/** An event: toy -> server (login, data_config, ...), or server -> integrations on /sys/folotoy/{sn}/thing/event/post. */
+/** A toy's event: toy -> server (login, data_config, ...). */
 export function event(msgId: number, identifier: string, outParams: Record<string, unknown>) {
   return { msgId, identifier, outParams };
+}
+
+/**
+ * An integration-mirror event, server -> integrations on /sys/folotoy/{sn}/thing/event/post
+ * (recording_transcribed, voice_generated). The official server puts the fields in `inputParams`
+ * (FoloToy's MQTT integration docs), and existing integrations read that key.
+ */
+export function mirrorEvent(msgId: number, identifier: string, inputParams: Record<string, unknown>) {
+  return { msgId, identifier, inputParams };
 }
 
 /** A toy -> server ack of command `msgId`. */

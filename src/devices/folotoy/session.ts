@@ -1,6 +1,11 @@
 // A toy as Hearth knows it while running: connection, selected role, its reports.
 import type { ToyStatus } from "../../pipeline/types.ts";
 
+/** Time left for the toy to fetch a reply's first MP3 before its own timeout. */
+const DOWNLOAD_MARGIN_MS = 1500;
+/** Never less than this, whatever the toy says (a turn needs time for STT and the first sentence). */
+const MIN_REPLY_MS = 3000;
+
 /** A toy as Hearth knows it while running. */
 export class ToySession {
   role = 1;
@@ -29,7 +34,29 @@ export class ToySession {
       battery: this.battery,
       firmware: this.firmware,
       address: this.address,
+      volume: this.setting("volume", 0, 100),
+      recordType: this.setting("record_type", 1, 3),
+      timeoutSeconds: this.setting("timeout", 1, 600),
     };
+  }
+
+  /**
+   * How long a turn may take to its first sentence: the toy's own `timeout` (data_config, in
+   * seconds: it plays nothing that comes later) less a margin for the MP3 to be stored and
+   * downloaded, within [toy] reply_timeout_seconds (`configuredMs`). Undefined until the toy
+   * has reported one.
+   */
+  replyTimeoutMs(configuredMs: number): number | undefined {
+    const seconds = this.setting("timeout", 1, 600);
+    if (seconds === undefined) return undefined;
+    return Math.min(configuredMs, Math.max(MIN_REPLY_MS, seconds * 1000 - DOWNLOAD_MARGIN_MS));
+  }
+
+  /** A numeric setting from the toy's data_config, when it is a number in range. */
+  private setting(key: string, min: number, max: number): number | undefined {
+    const raw = this.dataConfig?.[key];
+    const n = typeof raw === "string" && raw.trim() !== "" ? Number(raw) : raw;
+    return typeof n === "number" && Number.isFinite(n) && n >= min && n <= max ? n : undefined;
   }
 
   /** Takes what is useful from a data_config / real_time_data report. */

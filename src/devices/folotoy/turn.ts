@@ -16,10 +16,12 @@ export interface ToyTurnContext {
   store: AudioStore;
   /** The toy's selected role button. */
   role: number;
+  /** The toy's own reply deadline (from its data_config timeout), when it reported one. */
+  timeoutMs?: number;
   recording: Recording;
   /** Sends a command to the toy. */
   send(identifier: string, params: Record<string, unknown>): void;
-  /** Publishes an integration-mirror event, when enabled. */
+  /** Publishes an integration-mirror event (its fields go in `inputParams`, as the official server's), when enabled. */
   mirror?(identifier: string, params: Record<string, unknown>): void;
   /** Public URL of a stored file. */
   url(name: string): string;
@@ -34,6 +36,8 @@ export async function runToyTurn(ctx: ToyTurnContext): Promise<void> {
     input: { kind: "audio", samples, sampleRate: TOY_SAMPLE_RATE },
     endedAt: rec.endedAt,
     id: `${rec.sn}-${rec.recordingId}-${rec.endedAt}`,
+    timeoutMs: ctx.timeoutMs,
+    chat: { priority: "device" }, // a child is waiting: toys have their own places in the LLM's queue
   });
   let sent = 0;
   try {

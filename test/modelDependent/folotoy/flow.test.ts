@@ -2,7 +2,7 @@
 // real UDP and HTTP: the simulator plays the toy.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import dgram from "node:dgram";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import mqtt from "mqtt";
 import { setLogLevel } from "../../../src/log.ts";
 import { registry } from "../../../src/metrics.ts";
@@ -41,7 +41,9 @@ function lastTurn(h: TestToy, sn: string): ToyTurnRecord | undefined {
 }
 
 async function hub(h: TestToy) {
-  const client = await mqtt.connectAsync(h.mqttUrl, { clientId: `hub${Math.random().toString(16).slice(2, 8)}`, username: "folotoy", password: "" });
+  // the embedded broker's generated integration password (no [mqtt] password is set)
+  const password = readFileSync(`${h.config.state.dir}/mqtt-password`, "utf8").trim();
+  const client = await mqtt.connectAsync(h.mqttUrl, { clientId: `hub${Math.random().toString(16).slice(2, 8)}`, username: "folotoy", password });
   const got: { topic: string; body: any }[] = [];
   client.on("message", (topic, payload) => got.push({ topic, body: JSON.parse(payload.toString()) }));
   return { client, got };

@@ -56,9 +56,10 @@ export interface TestToy {
 
 /**
  * Starts the toy layer on free ports. `env` are HEARTH_* overrides; `stateDir` reuses a state
- * folder (restart tests); `roles` is written as roles.json first (TEST_ROLES by default).
+ * folder (restart tests); `roles` is written as roles.json first (TEST_ROLES by default);
+ * `engines` loads other engines than the test profile's.
  */
-export async function startTestToy(opts: { env?: Record<string, string>; stateDir?: string; roles?: unknown } = {}): Promise<TestToy> {
+export async function startTestToy(opts: { env?: Record<string, string>; stateDir?: string; roles?: unknown; engines?: () => Promise<Engines> } = {}): Promise<TestToy> {
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "hearth-toy-"));
   const config = testConfig({ HEARTH_STATE_DIR: stateDir, HEARTH_TOY_ADVERTISE_HOST: "", ...opts.env });
   mkdirSync(stateDir, { recursive: true });
@@ -68,7 +69,7 @@ export async function startTestToy(opts: { env?: Record<string, string>; stateDi
   const notFound = () => new Response("not found", { status: 404 });
   const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: notFound });
   config.http.port = server.port!;
-  const pipeline = startPipeline(config, await testEngines());
+  const pipeline = startPipeline(config, await (opts.engines ?? testEngines)());
   const toy = new FolotoyFrontEnd({ config, pipeline, httpPort: server.port! });
   await toy.start();
   server.reload({ routes: toy.routes as any, fetch: notFound });
@@ -114,16 +115,17 @@ export interface Mosquitto {
 }
 
 /**
- * A real Mosquitto on a free loopback port with its own config (anonymous). With persistence,
+ * A real Mosquitto on a free loopback port with its own config (anonymous, unless `config` gives
+ * other lines: it gets the broker's folder, for password and ACL files). With persistence,
  * sessions and their queued messages survive a stop (SIGTERM) and restart, as on a Pi.
  */
-export async function startMosquitto(opts: { persistence?: boolean } = {}): Promise<Mosquitto> {
+export async function startMosquitto(opts: { persistence?: boolean; config?: (dir: string) => string[] } = {}): Promise<Mosquitto> {
   const bin = Bun.which("mosquitto") ?? "/usr/sbin/mosquitto";
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "mosquitto-"));
   chmodSync(dir, 0o777); // started as root, mosquitto drops to its own user, which must write its database here
   const conf = join(dir, "mosquitto.conf");
-  const lines = [`listener ${port} 127.0.0.1`, "allow_anonymous true", "queue_qos0_messages true"];
+  const lines = [`listener ${port} 127.0.0.1`, ...(opts.config ? opts.config(dir) : ["allow_anonymous true"]), "queue_qos0_messages true"];
   lines.push(...(opts.persistence ? ["persistence true", `persistence_location ${dir}/`] : ["persistence false"]));
   writeFileSync(conf, lines.join("\n") + "\n");
   let proc: ReturnType<typeof Bun.spawn> | undefined;

@@ -12,8 +12,8 @@ const FIXTURES = process.env.HEARTH_TEST_MODELS ?? join(SHARED, "models");
 const manifest = loadManifest();
 
 describe("models/manifest.json", () => {
-  test("has the pi (default), pi-8gb, pi-yue and test profiles", () => {
-    expect(Object.keys(manifest.profiles).sort()).toEqual(["pi", "pi-8gb", "pi-yue", "test"]);
+  test("has the pi (default), pi-8gb, pi-yue, test and test-voices profiles", () => {
+    expect(Object.keys(manifest.profiles).sort()).toEqual(["pi", "pi-8gb", "pi-yue", "test", "test-voices"]);
     expect(manifest.default).toBe("pi");
   });
 

@@ -45,12 +45,22 @@ describe("parseRoles", () => {
     expect(r.ignored).toEqual([]);
   });
 
-  test("advanced form loads; provider fields are accepted and reported once as ignored", () => {
+  test("advanced form loads; provider fields are accepted, and those without a local meaning reported once as ignored", () => {
     const r = parseRoles(JSON.stringify(ADVANCED));
     if (!r.ok) throw new Error(r.error);
     expect(r.config.roles["1"]).toMatchObject({ max_message_count: 20, temperature: 0.3, send_initial_messages: false, language: "zh", model: "gpt-4o" });
     expect((r.config.roles["1"] as any).llm_config).toBeUndefined();
-    expect(r.ignored.sort()).toEqual(["llm_config", "llm_type", "model", "stt_config", "stt_type", "tts_config", "tts_type"]);
+    expect(r.ignored.sort()).toEqual([
+      "llm_config.api_key",
+      "llm_config.model",
+      "llm_type",
+      "model",
+      "stt_config.region",
+      "stt_type",
+      "tts_config.voice_name (the role's own voice_name wins)",
+      "tts_type",
+    ]);
+    expect(r.mapped).toEqual([]);
     expect(r.config.roles["2"]!.start_text).toBeUndefined();
     expect(r.config.toys.e465b82b9ec8!["2"]).toEqual({ voice_name: "amy", temperature: 1.1 });
   });
