@@ -39,6 +39,8 @@ DRY_RUN=0
 UNINSTALL=0
 PURGE=0
 PROFILE=""
+# The parent password written into a new config.toml; printed once, at the very end.
+GENERATED_PASSWORD=""
 
 usage() {
   sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
@@ -150,6 +152,16 @@ node_major() {
   local v=${1#v}
   v=${v#*:}
   printf '%s\n' "${v%%.*}" | grep -E '^[0-9]+$' || true
+}
+
+# new_password: 20 characters from an alphabet without look-alikes (no 0/o, 1/l/i), in groups of 5
+# so it is easy to copy from the screen: 31^20, about 99 random bits.
+new_password() {
+  local raw=""
+  while [ ${#raw} -lt 20 ]; do
+    raw+=$(head -c 256 /dev/urandom | LC_ALL=C tr -dc 'abcdefghjkmnpqrstuvwxyz23456789')
+  done
+  printf '%s-%s-%s-%s\n' "${raw:0:5}" "${raw:5:5}" "${raw:10:5}" "${raw:15:5}"
 }
 
 NODE_HELP="install Node.js $NODE_MIN_MAJOR or newer from nodejs.org (the Linux ARM64 or x64 binary) or from your distribution's backports, check that 'node --version' prints v$NODE_MIN_MAJOR or later, then run this installer again"
@@ -370,16 +382,28 @@ write_config() {
         printf '%s\n' "$updated" | write_file "$CONFIG" 0640 "root:$SERVICE_USER"
       fi
     fi
+    if [ -z "$(toml_get console password "$CONFIG")" ]; then
+      warn "no parent password in it ([console] password): anyone on your network can open the web console; see the end of this output"
+    fi
     return
   fi
   info "new file from $REPO/config.toml with [state] dir = \"$STATE_DIR\", [models] dir = \"$MODELS_DIR\", [models] profile = \"$PROFILE\""
+  local password="(a new random password)"
+  if [ "$DRY_RUN" = 1 ]; then
+    info "[dry-run] would set [console] password to a new random parent password for the web console (a real run prints it once, at the end)"
+  else
+    GENERATED_PASSWORD=$(new_password)
+    password=$GENERATED_PASSWORD
+    info "and a new random parent password for the web console in [console] password (printed once, at the end)"
+  fi
   {
     echo "# Written by scripts/install-pi.sh on $(date -u +%Y-%m-%d). Kept on upgrades: edit freely,"
     echo "# then: sudo systemctl restart hearth"
     echo
     toml_set state dir "\"$STATE_DIR\"" <"$REPO/config.toml" |
       toml_set models dir "\"$MODELS_DIR\"" |
-      toml_set models profile "\"$PROFILE\""
+      toml_set models profile "\"$PROFILE\"" |
+      toml_set console password "\"$password\""
   } | if [ "$DRY_RUN" = 1 ]; then
     printf '    [dry-run] would write %s (mode 0640, root:%s)\n' "$CONFIG" "$SERVICE_USER"
     cat >/dev/null
@@ -519,6 +543,26 @@ main() {
     info "MQTT for the toys: $ip:$mqtt_port   (toy audio arrives on UDP port $udp_port)"
   fi
   info "Logs: journalctl -u hearth -f     Settings: $CONFIG (then: sudo systemctl restart hearth)"
+  print_password
+}
+
+# The parent password, once: only the run that created it prints it (it stays in $CONFIG, which
+# only root and the hearth group can read). A kept config without one gets the lines that set one.
+print_password() {
+  if [ -n "$GENERATED_PASSWORD" ]; then
+    echo
+    info "Parent password for the web console:  $GENERATED_PASSWORD"
+    info "Note it down now: it is not shown again. It is [console] password in $CONFIG;"
+    info "to change it, edit that line, then: sudo systemctl restart hearth"
+  elif [ "$DRY_RUN" = 1 ] && [ ! -f "$CONFIG" ]; then
+    info "Parent password for the web console:  (a real install makes a new random one and prints it here, once)"
+  elif [ -f "$CONFIG" ] && [ -z "$(toml_get console password "$CONFIG")" ]; then
+    echo
+    info "No parent password is set: anyone on your network can open the web console. To set one, add"
+    info "    [console]"
+    info "    password = \"<at least 8 characters>\""
+    info "to $CONFIG, then: sudo systemctl restart hearth"
+  fi
 }
 
 # Sourcing the file (to try single steps) defines the functions without running anything.

@@ -1,10 +1,14 @@
 // The web console: its page and script at "/", and the JSON routes the page reads (/api/...).
-// In Bun.serve's `routes` format. The server applies the API key to /api/* (and /v1/*);
-// the page and its script hold no data and load without one, then ask for the key on a 401.
-import { BadRequest, NotFound, TooLarge } from "../errors.ts";
+// In Bun.serve's `routes` format. The server applies the API key to /api/* (and /v1/*), or,
+// with a parent password, a session (http/session.ts); the page and its script hold no data
+// and load without either, then ask for the key on a 401 (or send the parent to /login).
+import { z } from "zod";
+import { BadRequest, HearthError, NotFound, TooLarge } from "../errors.ts";
 import type { ToyStatus } from "../pipeline/types.ts";
 import type { Routes } from "../http/routes.ts";
 import { readJson } from "../http/body.ts";
+import { errorBody } from "../http/errors.ts";
+import type { ConsoleAuth } from "../http/session.ts";
 import { controlsSchema, type DeviceControls } from "../pipeline/controls.ts";
 import type { ResolvedProfile } from "../models/types.ts";
 import { consoleAsset, warmConsoleAssets } from "./assets.ts";
@@ -39,6 +43,8 @@ export interface StatusSnapshot {
   devices?: Record<string, number | string>;
   /** Disk space of the models in use (absent while they load). */
   disk?: ModelDisk;
+  /** Whether a parent password ([console] password) protects the console; without one it shows how to set it. */
+  passwordSet?: boolean;
 }
 
 /** Bytes on disk per model id of the profile, their total, and the space left where the models live. */
@@ -54,6 +60,8 @@ export interface TurnQuery {
   limit: number;
   frontEnd?: string;
   device?: string;
+  /** ?flagged=1: only turns the safety layer flagged (redirected, blocked, care). */
+  flaggedOnly?: (t: Record<string, unknown>) => boolean;
 }
 
 export type RolesWriteResult = { ok: true } | { ok: false; error: string };
@@ -82,6 +90,8 @@ export interface WebDeps {
     eraseDevice(frontEnd: string, device: string): number;
     eraseAll(): void;
   };
+  /** The parent password's sessions ([console] password); absent = no password. */
+  auth?: ConsoleAuth;
   /** The parent's controls per device (nickname, AI on/off, quiet hours, daily limit). */
   controls: {
     get(frontEnd: string, device: string): DeviceControlsView;
@@ -108,9 +118,16 @@ const MAX_ROLES_BYTES = 1_000_000;
 export function webRoutes(deps: WebDeps): WebRoutes {
   warmConsoleAssets();
   return {
-    "/": { GET: () => consoleAsset("page") },
+    "/": { GET: (req) => (mustSignIn(deps, req) ? redirect("/login") : consoleAsset("page")) },
+    "/login": { GET: (req) => (mustSignIn(deps, req) ? consoleAsset("login") : redirect("/")) },
     "/console/app.js": { GET: () => consoleAsset("script") },
+    "/console/login.js": { GET: () => consoleAsset("loginScript") },
     "/console/app.css": { GET: () => consoleAsset("style") },
+    "/api/session": { GET: (req) => Response.json({ passwordSet: !!deps.auth?.passwordSet, signedIn: !!deps.auth?.signedIn(req) }, noStore) },
+    "/api/login": { POST: (req) => login(req, deps) },
+    "/api/logout": {
+      POST: (req) => Response.json({ signedOut: true }, { headers: { ...noStore.headers, ...(deps.auth ? { "Set-Cookie": deps.auth.logout(req, isHttps(req)) } : {}) } }),
+    },
     "/api/status": { GET: async () => Response.json(await statusOf(deps), noStore) },
     "/api/turns": { GET: (req) => Response.json({ data: deps.turns(turnQuery(req)) }, noStore) },
     "/api/toys": { GET: () => Response.json({ data: deps.toys() }, noStore) },
@@ -153,16 +170,53 @@ async function statusOf(deps: WebDeps): Promise<StatusSnapshot> {
   const snapshot = { ...(await deps.status()) };
   if (deps.listening) snapshot.devices = deps.listening();
   if (deps.models) snapshot.disk = modelDisk(deps.models.dir, deps.models.profile());
+  snapshot.passwordSet = !!deps.auth?.passwordSet;
   return snapshot;
 }
 
-/** ?limit=N (1..500, default 50), ?frontEnd=folotoy, ?device=<sn or API user>. */
+/** A console page asked for without a session while a parent password is set. */
+function mustSignIn(deps: WebDeps, req: Request): boolean {
+  return !!deps.auth?.passwordSet && !deps.auth.signedIn(req);
+}
+
+function redirect(location: string): Response {
+  // relative, so it works behind any host name; the browser keeps the #fragment (the page asked for)
+  return new Response(null, { status: 302, headers: { Location: location, "Cache-Control": "no-store" } });
+}
+
+function isHttps(req: Request): boolean {
+  return new URL(req.url).protocol === "https:" || req.headers.get("x-forwarded-proto") === "https";
+}
+
+const loginSchema = z.strictObject({ password: z.string().max(1000) });
+
+/** POST /api/login {password}: a session cookie, or 401, or 429 (Retry-After) after too many failures from this address. */
+async function login(req: Request, deps: WebDeps): Promise<Response> {
+  const auth = deps.auth;
+  if (!auth?.passwordSet) {
+    throw new BadRequest("No parent password is set: the console is open. Set [console] password in config.toml to protect it.", null, "no_password");
+  }
+  const address = auth.addressOf(req);
+  const { password } = await readJson(req, loginSchema);
+  const result = auth.login(password, address, isHttps(req));
+  if (result.ok) return Response.json({ signedIn: true }, { headers: { ...noStore.headers, "Set-Cookie": result.cookie } });
+  if (result.reason === "too_many_attempts") {
+    const error = new HearthError(`Too many wrong passwords. Try again in ${result.retryAfterSeconds} s.`, 429, "rate_limit_error", null, "too_many_attempts");
+    return Response.json(errorBody(error), { status: 429, headers: { "Retry-After": String(result.retryAfterSeconds) } });
+  }
+  const error = new HearthError("That is not the parent password.", 401, "authentication_error", "password", "wrong_password");
+  return Response.json(errorBody(error), { status: 401 });
+}
+
+/** ?limit=N (1..500, default 50), ?frontEnd=folotoy, ?device=<sn or API user>, ?flagged=1. */
 function turnQuery(req: Request): TurnQuery {
   const params = new URL(req.url).searchParams;
   const raw = params.get("limit");
   const limit = raw === null ? DEFAULT_TURNS : Number(raw);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TURNS) throw new BadRequest(`limit must be an integer from 1 to ${MAX_TURNS}`, "limit");
   const query: TurnQuery = { limit };
+  const flagged = params.get("flagged");
+  if (flagged === "1" || flagged === "true") query.flaggedOnly = isFlagged;
   for (const name of ["frontEnd", "device"] as const) {
     const value = params.get(name);
     if (value === null) continue;
@@ -170,6 +224,12 @@ function turnQuery(req: Request): TurnQuery {
     query[name] = value;
   }
   return query;
+}
+
+/** A turn the safety layer redirected, blocked or answered with care. */
+function isFlagged(t: Record<string, unknown>): boolean {
+  const verdict = (t.safety as { verdict?: unknown } | undefined)?.verdict;
+  return typeof verdict === "string" && verdict !== "allowed";
 }
 
 async function putRoles(req: Request, deps: WebDeps): Promise<Response> {

@@ -1,5 +1,7 @@
-// fetch() for the console: sends the API key kept in localStorage, and when Hearth answers
-// 401 asks for the key once (one dialog for all the requests waiting on it), then retries.
+// fetch() for the console: sends the API key kept in localStorage (the session cookie, when a
+// parent password is set, goes along by itself). On a 401 it sends the browser to /login when a
+// parent password is set and this browser is not signed in; otherwise it asks for the key once
+// (one dialog for all the requests waiting on it), then retries.
 // A request that gets no answer at all says so in a parent's words, not "Failed to fetch".
 import { byId } from "./dom.ts";
 
@@ -51,6 +53,10 @@ export async function api(path: string, init: RequestInit = {}): Promise<Respons
     }
     if (res.status !== 401) return res;
     await res.body?.cancel();
+    if (await mustSignIn()) {
+      goToLogin();
+      throw new ApiError("Signed out: opening the sign-in page…", 401);
+    }
     if (declined || !(await askForKey(key ? "That key was not accepted." : ""))) {
       throw new ApiError("This Hearth needs an API key: use the “API key” button at the top.", 401);
     }
@@ -61,6 +67,46 @@ export async function apiJson<T>(path: string, init: RequestInit = {}): Promise<
   const res = await api(path, init);
   if (!res.ok) throw new ApiError(await errorMessage(res), res.status);
   return (await res.json()) as T;
+}
+
+export interface SessionInfo {
+  passwordSet: boolean;
+  signedIn: boolean;
+}
+
+/** Whether a parent password is set and this browser has no session (GET /api/session is always open). */
+async function mustSignIn(): Promise<boolean> {
+  try {
+    const res = await fetch("/api/session", { cache: "no-store" });
+    if (!res.ok) return false;
+    const session = (await res.json()) as SessionInfo;
+    return session.passwordSet && !session.signedIn;
+  } catch {
+    return false;
+  }
+}
+
+let leaving = false;
+function goToLogin() {
+  if (leaving) return;
+  leaving = true;
+  location.assign(`/login${location.hash}`);
+}
+
+/** Shows "Sign out" when this browser is signed in with the parent password. */
+export async function setupLogoutButton() {
+  const button = byId<HTMLButtonElement>("logout-button");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await fetch("/api/logout", { method: "POST" });
+    } catch {}
+    location.assign("/login");
+  });
+  try {
+    const session = (await (await fetch("/api/session", { cache: "no-store" })).json()) as SessionInfo;
+    button.hidden = !(session.passwordSet && session.signedIn);
+  } catch {}
 }
 
 /** Shows the key dialog (once, however many requests are waiting); true when a key was entered. */

@@ -1,10 +1,11 @@
-// One conversation partner's page (#history/<frontEnd>/<device>): a toy's facts, everything it
-// heard and said (playable while the audio is kept), one-tap deletion of a turn, and "clear its
-// memory" (its history and turns, from Hearth's disk too).
+// One conversation partner's page (#history/<frontEnd>/<device>): a toy's facts and parental
+// controls (controls.ts), everything it heard and said (playable while the audio is kept), one-tap
+// deletion of a turn, and "clear its memory" (its history and turns, from Hearth's disk too).
 import type { ToyStatus } from "../../pipeline/types.ts";
 import { api, apiJson, errorMessage, friendly } from "./api.ts";
+import { refreshControls, setupControls, showControls } from "./controls.ts";
 import { byId, formatLastSeen, h } from "./dom.ts";
-import { conversationName, TurnList, type Turn } from "./turns.ts";
+import { conversationName, conversationTitle, isDevice, TurnList, type Turn } from "./turns.ts";
 
 const LIMIT = 200;
 let current: { frontEnd: string; device: string } | null = null;
@@ -19,6 +20,7 @@ function say(text: string, kind: "ok" | "error" | "" = "") {
 
 export function setupHistoryPage() {
   byId("history-erase").addEventListener("click", () => void eraseDevice());
+  setupControls(() => void refreshHistoryPage().catch(() => {}));
 }
 
 /** Called when the route opens a conversation; refreshHistoryPage fills it. */
@@ -31,7 +33,11 @@ export function showHistoryPage(frontEnd: string, device: string) {
     say("");
   }
   const isToy = frontEnd === "folotoy";
-  byId("history-title").textContent = conversationName(frontEnd, device);
+  showControls(frontEnd, isDevice(frontEnd) ? device : null);
+  if (byId("history-title").dataset.for !== `${frontEnd}/${device}`) {
+    byId("history-title").replaceChildren(...conversationTitle(frontEnd, device));
+    byId("history-title").dataset.for = `${frontEnd}/${device}`;
+  }
   byId("history-erase").textContent = isToy ? "Clear its memory" : "Clear this memory";
   byId("history-explain").textContent = isToy
     ? "Everything this toy heard and said, newest first. Clearing its memory deletes its conversations from Hearth's disk: the toy starts afresh, with every role."
@@ -42,12 +48,18 @@ export async function refreshHistoryPage() {
   if (!current) return;
   const { frontEnd, device } = current;
   const query = new URLSearchParams({ limit: String(LIMIT), frontEnd, device });
-  const [turns, toys] = await Promise.all([
+  const hasControls = isDevice(frontEnd);
+  const [turns, toys, controls] = await Promise.all([
     apiJson<{ data: Turn[] }>(`/api/turns?${query}`),
-    frontEnd === "folotoy" ? apiJson<{ data: ToyStatus[] }>("/api/toys") : Promise.resolve({ data: [] as ToyStatus[] }),
+    hasControls ? apiJson<{ data: ToyStatus[] }>("/api/toys") : Promise.resolve({ data: [] as ToyStatus[] }),
+    // while Hearth starts the controls are not there yet: the page shows the rest
+    hasControls ? refreshControls().catch(() => null) : Promise.resolve(null),
   ]);
   if (current?.frontEnd !== frontEnd || current.device !== device) return; // the parent moved on meanwhile
-  renderFacts(toys.data.find((t) => t.sn === device));
+  const toy = toys.data.find((t) => t.sn === device && (t.frontEnd ?? "folotoy") === frontEnd);
+  const nickname = controls?.controls.nickname ?? toy?.nickname;
+  byId("history-title").replaceChildren(...conversationTitle(frontEnd, device, nickname));
+  renderFacts(toy);
   turnList.render(turns.data, "No conversation kept.");
 }
 
@@ -81,7 +93,7 @@ async function deleteTurn(t: Turn, el: HTMLElement) {
 async function eraseDevice() {
   if (!current) return;
   const { frontEnd, device } = current;
-  const name = conversationName(frontEnd, device);
+  const name = byId("history-title").firstChild?.textContent || conversationName(frontEnd, device);
   const what = frontEnd === "folotoy" ? `${name} forgets every conversation, with every role.` : `${name}: every conversation is forgotten.`;
   if (!confirm(`${what} This deletes them from Hearth's disk and cannot be undone. Clear the memory?`)) return;
   const button = byId<HTMLButtonElement>("history-erase");
@@ -91,6 +103,11 @@ async function eraseDevice() {
     if (!res.ok) return say(`Could not clear it: ${await errorMessage(res)}`, "error");
     const { erased } = (await res.json()) as { erased: number };
     turnList.reset();
+    // erasing a toy also forgets its controls: the form is filled again from what Hearth has now
+    if (isDevice(frontEnd)) {
+      showControls(frontEnd, null);
+      showControls(frontEnd, device);
+    }
     await refreshHistoryPage();
     say(erased ? `Memory cleared (${erased} ${erased === 1 ? "item" : "items"} deleted).` : "There was nothing to forget.", "ok");
   } catch (e) {

@@ -1,8 +1,10 @@
-// The console's entry point: tabs (#status, #talk, #roles, #models, and #history/<frontEnd>/<device>
-// for one toy's conversations) and the status poll that keeps the header and the open page fresh.
-// When Hearth does not answer, every page says so and the poll keeps trying.
+// The console's entry point: tabs (#status, #alerts, #talk, #roles, #models, and
+// #history/<frontEnd>/<device> for one toy's controls and conversations) and the status poll that
+// keeps the header, the alerts badge and the open page fresh. When Hearth does not answer, every
+// page says so and the poll keeps trying. Without a parent password a banner says how to set one.
 import type { StatusSnapshot } from "../routes.ts";
-import { ApiError, apiJson, friendly, setupKeyButton, UNREACHABLE } from "./api.ts";
+import { refreshAlerts } from "./alerts.ts";
+import { ApiError, apiJson, friendly, setupKeyButton, setupLogoutButton, UNREACHABLE } from "./api.ts";
 import { byId } from "./dom.ts";
 import { refreshHistoryPage, setupHistoryPage, showHistoryPage } from "./history.ts";
 import { loadApiModelNames, renderModelsPage, setupModelsPage } from "./models.ts";
@@ -10,10 +12,10 @@ import { setupRolesPage, showRolesPage } from "./roles.ts";
 import { refreshStatusPage, showStatusOffline } from "./status.ts";
 import { setupTalkPage, showTalkPage, updateTalkPage } from "./talk.ts";
 
-const PAGES = ["status", "talk", "roles", "models", "history"] as const;
+const PAGES = ["status", "alerts", "talk", "roles", "models", "history"] as const;
 type Page = (typeof PAGES)[number];
 /** The tab each page belongs to (a toy's history is part of Status). */
-const TAB: Record<Page, string> = { status: "status", talk: "talk", roles: "roles", models: "models", history: "status" };
+const TAB: Record<Page, string> = { status: "status", alerts: "alerts", talk: "talk", roles: "roles", models: "models", history: "status" };
 const POLL_MS = 3000;
 
 let page: Page = "status";
@@ -37,13 +39,15 @@ async function refresh() {
   try {
     latest = await apiJson<StatusSnapshot>("/api/status");
     lastContact = Date.now();
+    banner(""); // Hearth answered: whatever the banner said about reaching it is over
     pill(latest.ready ? "ready" : "starting", latest.ready ? "ok" : "bad", latest.ready ? `profile ${latest.models.profile}` : latest.reasons.join(", "));
     document.body.dataset.hearth = latest.ready ? "ready" : "starting";
+    byId("password-banner").hidden = latest.passwordSet !== false;
     updateTalkPage(latest);
+    await refreshAlerts(page === "alerts");
     if (page === "status") await refreshStatusPage(latest);
     if (page === "history") await refreshHistoryPage();
     if (page === "models") renderModelsPage(latest);
-    banner("");
   } catch (e) {
     const unreachable = !(e instanceof ApiError) || e.status === 0 || e.status >= 502;
     document.body.dataset.hearth = unreachable ? "offline" : "error";
@@ -72,6 +76,7 @@ function route() {
 }
 
 setupKeyButton(() => route());
+void setupLogoutButton();
 setupTalkPage();
 setupRolesPage();
 setupModelsPage();

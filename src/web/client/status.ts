@@ -1,11 +1,12 @@
 // Status page: readiness, models, memory, uptime, where to point a toy (this page's own host with
 // the ports Hearth listens on) and how, the toys, and the recent turns per conversation.
 import type { ToyStatus } from "../../pipeline/types.ts";
-import type { StatusSnapshot } from "../routes.ts";
+import type { DeviceControlsView, StatusSnapshot } from "../routes.ts";
 import { formatBytes } from "../../models/progress.ts";
 import { apiJson } from "./api.ts";
+import { PAUSED } from "./controls.ts";
 import { byId, formatDuration, formatLastSeen, formatTime, h } from "./dom.ts";
-import { conversationName, deviceOf, historyHref, TurnList, type Turn } from "./turns.ts";
+import { conversationTitle, deviceOf, historyHref, TurnList, type Turn } from "./turns.ts";
 
 const turnList = new TurnList("turns");
 let pairingShown = false;
@@ -17,11 +18,26 @@ export async function refreshStatusPage(status: StatusSnapshot) {
   byId("stale-note").hidden = true;
   renderCards(status, toys.data);
   renderPairing(status, toys.data.length);
-  renderToys(toys.data);
+  const paused = await pausedToys(toys.data);
+  renderToys(toys.data, paused);
+  const nicknames = new Map(toys.data.map((t) => [`${t.frontEnd ?? "folotoy"}/${t.sn}`, t.nickname]));
   turnList.render(turns.data, "No conversation yet.", (t) => {
     const { frontEnd, device } = deviceOf(t);
-    return { id: `${frontEnd}/${device}`, title: h("a", { href: historyHref(frontEnd, device) }, conversationName(frontEnd, device)) };
+    const id = `${frontEnd}/${device}`;
+    return { id, title: h("a", { href: historyHref(frontEnd, device) }, ...conversationTitle(frontEnd, device, nicknames.get(id))) };
   });
+}
+
+/** Why each toy would not talk right now, for those that would not (one small request per toy). */
+async function pausedToys(toys: ToyStatus[]): Promise<Map<string, DeviceControlsView>> {
+  const views = await Promise.all(
+    toys.map((t) =>
+      apiJson<DeviceControlsView>(`/api/devices/${encodeURIComponent(t.frontEnd ?? "folotoy")}/${encodeURIComponent(t.sn)}/controls`)
+        .then((v) => [t.sn, v] as const)
+        .catch(() => null),
+    ),
+  );
+  return new Map(views.filter((v): v is readonly [string, DeviceControlsView] => !!v?.[1].paused));
 }
 
 /** Hearth did not answer: the cards stop claiming anything is ready, the rest is marked as what was last reported. */
@@ -117,7 +133,7 @@ function renderPairing(s: StatusSnapshot, knownToys: number) {
   byId("pairing-body").replaceChildren(...parts.filter((p): p is HTMLElement => p !== null));
 }
 
-function renderToys(toys: ToyStatus[]) {
+function renderToys(toys: ToyStatus[], paused: Map<string, DeviceControlsView>) {
   const box = byId("toys");
   if (toys.length === 0) {
     box.replaceChildren(h("p", { class: "muted" }, "No toy has connected yet. “Connect a toy” above says how."));
@@ -133,17 +149,21 @@ function renderToys(toys: ToyStatus[]) {
       ];
       if (t.firmware) facts.push(["Firmware", t.firmware]);
       if (t.address) facts.push(["Address", t.address]);
+      const frontEnd = t.frontEnd ?? "folotoy";
+      const pause = paused.get(t.sn)?.paused;
       return h(
         "dl",
-        { class: "toy", "data-sn": t.sn },
+        { class: `toy${pause ? " paused" : ""}`, "data-sn": t.sn },
         h(
           "div",
           { class: "sn" },
           h("span", { class: t.connected ? "dot on" : "dot", title: t.connected ? "connected" : "offline" }),
-          h("a", { href: historyHref("folotoy", t.sn) }, t.sn),
+          h("a", { href: historyHref(frontEnd, t.sn), class: t.nickname ? "name" : null }, t.nickname || t.sn),
+          t.nickname ? h("small", { class: "sn-small" }, t.sn) : null,
         ),
+        pause ? h("div", { class: "pause", "data-paused": pause }, `Not talking now: ${PAUSED[pause].short}`) : null,
         ...facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
-        h("div", { class: "more" }, h("a", { href: historyHref("folotoy", t.sn), class: "open" }, "Conversations and memory →")),
+        h("div", { class: "more" }, h("a", { href: historyHref(frontEnd, t.sn), class: "open" }, "Controls and conversations →")),
       );
     }),
   );

@@ -18,12 +18,28 @@ export function deviceOf(t: Turn): { frontEnd: string; device: string } {
   return { frontEnd: t.key?.frontEnd ?? t.source, device: t.key?.device ?? t.sn ?? "" };
 }
 
-/** The people-facing name of a conversation: a toy, the Talk page, or an API client. */
-export function conversationName(frontEnd: string, device: string): string {
+/** The people-facing name of a conversation: a toy (its nickname when it has one), the Talk page, or an API client. */
+export function conversationName(frontEnd: string, device: string, nickname?: string): string {
+  if (nickname && isDevice(frontEnd)) return nickname;
   if (frontEnd === "folotoy") return `Toy ${device}`;
   if (frontEnd === "web" || (frontEnd === "api" && device === "console")) return "Talk page";
   if (frontEnd === "api") return device === "default" ? "API clients" : `API client “${device}”`;
   return `${frontEnd} ${device}`;
+}
+
+/** Whether the conversation is a device's (a toy), which has parental controls, rather than the Talk page's or an API client's. */
+export function isDevice(frontEnd: string): boolean {
+  return frontEnd !== "api" && frontEnd !== "web";
+}
+
+/** A conversation's name as a heading shows it: a toy's nickname with its SN in small text. */
+export function conversationTitle(frontEnd: string, device: string, nickname?: string): (Node | string)[] {
+  const name = conversationName(frontEnd, device, nickname);
+  return nickname && isDevice(frontEnd) ? [name, " ", smallSn(device)] : [name];
+}
+
+function smallSn(sn: string): HTMLElement {
+  return h("small", { class: "sn-small" }, sn);
 }
 
 /** The console's route to a conversation's own page. */
@@ -38,7 +54,7 @@ const OUTCOMES: Record<string, { label: string; words: string }> = {
   failed: { label: "Failed", words: "Something went wrong while answering." },
 };
 
-const VERDICTS: Record<string, { label: string; words: string }> = {
+export const VERDICTS: Record<string, { label: string; words: string }> = {
   redirected: { label: "Redirected", words: "The toy gently changed the subject instead of answering." },
   blocked: { label: "Blocked", words: "A sentence the model wrote was held back, not spoken." },
   care: { label: "Care", words: "The child may be upset: the toy answered kindly and suggested talking to a trusted grown-up." },
@@ -60,7 +76,7 @@ const CATEGORIES: Record<string, string> = {
   manipulation: "emotional manipulation",
 };
 
-function categoryWords(category: string): string {
+export function categoryWords(category: string): string {
   return CATEGORIES[category] ?? category.replace(/[_-]+/g, " ");
 }
 

@@ -9,9 +9,11 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { encodeWav } from "../../../src/audio/wav.ts";
 import type { ResolvedProfile } from "../../../src/models/types.ts";
+import { inQuietHours, type DeviceControls } from "../../../src/pipeline/controls.ts";
 import type { ToyStatus, TurnRecord } from "../../../src/pipeline/types.ts";
 import { HttpServer } from "../../../src/http/server.ts";
-import { webRoutes, type StatusSnapshot, type WebDeps } from "../../../src/web/routes.ts";
+import { ConsoleAuth } from "../../../src/http/session.ts";
+import { webRoutes, type DeviceControlsView, type StatusSnapshot, type WebDeps } from "../../../src/web/routes.ts";
 import { DESKTOP, launchChromium, PHONE, SCREENSHOTS } from "./browser.ts";
 import { AUDIO } from "../../support/paths.ts";
 
@@ -56,9 +58,17 @@ const MODELS_DIR = mkdtempSync(join(tmpdir(), "hearth-console-models-"));
 const PROFILE = fakeProfile(MODELS_DIR);
 afterAll(() => rmSync(MODELS_DIR, { recursive: true, force: true }));
 
+/** config.toml's [parental] defaults in the fixed appliance: a weekday bedtime. */
+const DEFAULT_QUIET = [{ days: [1, 2, 3, 4, 5], from: "19:30", to: "07:00" }];
+/** Quiet all day, whatever the time the test runs at. */
+const ALL_DAY_QUIET = [
+  { from: "00:00", to: "12:00" },
+  { from: "12:00", to: "00:00" },
+];
+
 /** The fixed appliance the console looks at. roles.write validates like the toy layer: every role needs a prompt. */
 function fixedDeps() {
-  const state = { roles: ROLES, writes: 0, erased: [] as string[] };
+  const state = { roles: ROLES, writes: 0, erased: [] as string[], controls: new Map<string, DeviceControls>(), puts: [] as { device: string; body: DeviceControls }[] };
   const status: StatusSnapshot = {
     models: { profile: "pi", loaded: true, stt: "sense-voice-int8-2025-09-09", llm: "qwen2.5-0.5b-instruct-q4_k_m", tts: ["amy", "aishell3"], vad: "silero-vad" },
     memory: { rss: 812_000_000 },
@@ -134,17 +144,35 @@ function fixedDeps() {
       timings: { firstTokenMs: 700 },
     },
     { ...toyTurn("t6", 360_000, OTHER_SN), outcome: "replied", transcript: "Hello!", reply: "Hi there!", sentences: [{ order: 1, text: "Hi there!" }], timings: timings(1500) },
+    {
+      ...toyTurn("t7", 420_000, OTHER_SN),
+      outcome: "replied",
+      transcript: "nobody at school likes me and I feel really sad",
+      reply: "I'm sorry you feel sad. Could you tell a grown-up you trust, like your mum or your teacher?",
+      sentences: [{ order: 1, text: "I'm sorry you feel sad. Could you tell a grown-up you trust, like your mum or your teacher?", fixed: true } as TurnRecord["sentences"][number]],
+      timings: timings(700),
+      safety: { verdict: "care", stage: "input", category: "self_harm" },
+    },
   ];
   const deps: WebDeps = {
     status: () => status,
     listening: () => ({ mqtt: 18830, udp: 8095 }),
     models: { dir: MODELS_DIR, profile: () => PROFILE },
-    turns: ({ limit, frontEnd, device }) =>
-      turns.filter((t) => (frontEnd === undefined || t.key.frontEnd === frontEnd) && (device === undefined || t.key.device === device)).slice(0, limit),
-    toys: () => toys,
+    turns: ({ limit, frontEnd, device, flaggedOnly }) =>
+      turns
+        .filter((t) => (frontEnd === undefined || t.key.frontEnd === frontEnd) && (device === undefined || t.key.device === device))
+        .filter((t) => !flaggedOnly || flaggedOnly(t as unknown as Record<string, unknown>))
+        .slice(0, limit),
+    // as the app does: each toy with the nickname a parent gave it
+    toys: () => toys.map((t) => ({ ...t, nickname: state.controls.get(`folotoy/${t.sn}`)?.nickname })),
+    // as the pipeline's store: own settings over the defaults; paused by the switch, the toy's own quiet hours or the limit
     controls: {
-      get: () => ({ controls: {}, effective: { aiEnabled: true, quietHours: [], dailyLimitMinutes: 0 }, usedTodayMinutes: 0 }),
-      set: (_f, _d, controls) => ({ controls, effective: { aiEnabled: true, quietHours: [], dailyLimitMinutes: 0, ...controls }, usedTodayMinutes: 0 }),
+      get: (f, d) => controlsView(state.controls.get(`${f}/${d}`) ?? {}, d === SN ? 12.5 : 0),
+      set: (f, d, controls) => {
+        state.puts.push({ device: d, body: controls });
+        state.controls.set(`${f}/${d}`, controls);
+        return controlsView(controls, d === SN ? 12.5 : 0);
+      },
     },
     history: {
       deleteTurn: (id) => {
@@ -176,6 +204,18 @@ function fixedDeps() {
   return { deps, state, turns, status };
 }
 
+function controlsView(own: DeviceControls, usedTodayMinutes: number): DeviceControlsView {
+  const effective = { nickname: own.nickname, aiEnabled: own.aiEnabled ?? true, quietHours: own.quietHours ?? DEFAULT_QUIET, dailyLimitMinutes: own.dailyLimitMinutes ?? 0 };
+  const paused = !effective.aiEnabled
+    ? "resting"
+    : own.quietHours && inQuietHours(own.quietHours, new Date())
+      ? "quiet_hours"
+      : effective.dailyLimitMinutes > 0 && usedTodayMinutes >= effective.dailyLimitMinutes
+        ? "daily_limit"
+        : undefined;
+  return { controls: own, effective, usedTodayMinutes, ...(paused ? { paused } : {}) };
+}
+
 /** What the stand-in OpenAI routes were asked. */
 interface Calls {
   chat: any[];
@@ -184,9 +224,9 @@ interface Calls {
   chatAborted: number;
 }
 
-function serve(deps: WebDeps, apiKeys: string[] = [], port = 0) {
+function serve(deps: WebDeps, apiKeys: string[] = [], port = 0, access?: ConsoleAuth) {
   const calls: Calls = { chat: [], speech: [], chatAborted: 0 };
-  const server = new HttpServer({ host: "127.0.0.1", port, apiKeys, maxBodyBytes: 2e6 }, {
+  const server = new HttpServer({ host: "127.0.0.1", port, apiKeys, maxBodyBytes: 2e6, access }, {
     ...webRoutes(deps),
     // stands in for the reply MP3s the toy layer serves
     "/test-audio/:n": { GET: () => new Response(WAV, { headers: { "Content-Type": "audio/wav" } }) },
@@ -314,6 +354,11 @@ describe("JSON routes", () => {
     expect(turns.data.map((t: TurnRecord) => t.id)).toEqual(["t2"]);
     const ofToy = await (await fetch(`${base}/api/turns?frontEnd=folotoy&device=${SN}`)).json();
     expect(ofToy.data.map((t: TurnRecord) => t.id)).toEqual(["t2", "t3", "t4"]);
+    // only what the safety layer flagged
+    const flagged = await (await fetch(`${base}/api/turns?flagged=1`)).json();
+    expect(flagged.data.map((t: TurnRecord) => t.id)).toEqual(["t4", "t7"]);
+    const flaggedOther = await (await fetch(`${base}/api/turns?flagged=1&device=${OTHER_SN}`)).json();
+    expect(flaggedOther.data.map((t: TurnRecord) => t.id)).toEqual(["t7"]);
     const ofConsole = await (await fetch(`${base}/api/turns?device=console`)).json();
     expect(ofConsole.data.map((t: TurnRecord) => t.id)).toEqual(["t1"]);
     const bad = await fetch(`${base}/api/turns?limit=0`);
@@ -356,7 +401,7 @@ describe("JSON routes", () => {
 });
 
 describe("console pages in Chromium", () => {
-  const { deps, state } = fixedDeps();
+  const { deps, state, turns } = fixedDeps();
   let server: ReturnType<typeof serve>;
   let base: string;
   beforeAll(() => {
@@ -410,13 +455,19 @@ describe("console pages in Chromium", () => {
     expect(await timeout.locator(".technical code").isVisible()).toBe(false);
     expect(await timeout.locator("li.fallback .tag").innerText()).toMatch(/fallback line/i);
     expect(await page.locator("li.fallback").count()).toBe(1);
-    // a cancelled API turn, and a turn the safety layer redirected (highlighted)
+    // a cancelled API turn, and the turns the safety layer redirected or answered with care (highlighted)
     expect(await page.locator('article[data-turn="t5"] .explain').innerText()).toContain("stopped listening");
+    // no parent password: a banner says how to set one
+    const banner = page.locator("#password-banner");
+    expect(await banner.isVisible()).toBe(true);
+    expect(await banner.innerText()).toContain('[console]\npassword = "');
+    expect(await banner.innerText()).toContain("sudo systemctl restart hearth");
     const flagged = page.locator("article.flagged");
-    expect(await flagged.count()).toBe(1);
-    expect(await flagged.getAttribute("data-turn")).toBe("t4");
-    expect(await flagged.locator(".safety").innerText()).toBe("The toy gently changed the subject instead of answering. (fire and burns)");
-    expect(await flagged.locator(".tag").innerText()).toMatch(/hearth's line/i);
+    expect(await flagged.evaluateAll((els) => els.map((e) => e.getAttribute("data-turn")))).toEqual(["t4", "t7"]);
+    expect(await page.locator('article[data-turn="t7"] .badge.flag').innerText()).toBe("Care");
+    expect(await page.locator('article[data-turn="t7"] .safety').innerText()).toContain("trusted grown-up");
+    expect(await flagged.first().locator(".safety").innerText()).toBe("The toy gently changed the subject instead of answering. (fire and burns)");
+    expect(await flagged.first().locator(".tag").innerText()).toMatch(/hearth's line/i);
     expect(await page.locator('article[data-turn="t2"] .explain').count()).toBe(0);
 
     const turn = page.locator('article[data-turn="t2"]');
@@ -530,6 +581,79 @@ describe("console pages in Chromium", () => {
     await page.click("#roles-view-form");
     expect(await page.locator("fieldset.role-form").count()).toBe(1);
     expect(await page.locator("#role-1-prompt").inputValue()).toBe("You are a friendly dragon.");
+    await page.close();
+  });
+
+  test("alerts: the flagged turns, a child who needs care first, in plain words with a link to the toy; the badge counts new ones", async () => {
+    const page = await openPage(`${base}/`);
+    const badge = page.locator("#alerts-badge");
+    await badge.waitFor();
+    expect(await badge.innerText()).toBe("2");
+    expect(await badge.getAttribute("class")).toContain("care");
+    expect(await page.locator("#alerts-link").getAttribute("title")).toBe("2 new alerts, a child may need you");
+    await page.click("#alerts-link");
+    const items = page.locator("#alerts-list article.alert");
+    await items.first().waitFor();
+    expect(await page.locator("nav a.active").getAttribute("data-page")).toBe("alerts");
+    expect(await page.locator("#alerts-list h2").allInnerTexts()).toEqual(["A child may need you", "Steered away"]);
+    expect(await items.evaluateAll((els) => els.map((e) => [e.getAttribute("data-turn"), e.getAttribute("data-verdict")]))).toEqual([
+      ["t7", "care"],
+      ["t4", "redirected"],
+    ]);
+    const care = items.first();
+    expect(await care.locator(".badge").innerText()).toBe("Needs care");
+    expect(await care.locator("a.who").innerText()).toBe(`Toy ${OTHER_SN}`);
+    expect(await care.locator("a.who").getAttribute("href")).toBe(`#history/folotoy/${OTHER_SN}`);
+    expect(await care.locator(".what").innerText()).toBe(
+      "The child may be upset: the toy answered kindly and suggested talking to a trusted grown-up. About: self-harm and distress.",
+    );
+    expect(await care.locator("dt").allInnerTexts()).toEqual(["The child said", "The toy answered"]);
+    expect(await care.locator(".said").innerText()).toBe("nobody at school likes me and I feel really sad");
+    expect(await care.locator(".answered").innerText()).toBe("I'm sorry you feel sad. Could you tell a grown-up you trust, like your mum or your teacher?");
+    const redirect = items.nth(1);
+    expect(await redirect.locator(".badge").innerText()).toBe("Redirected");
+    expect(await redirect.locator(".what").innerText()).toBe("The toy gently changed the subject instead of answering. About: fire and burns.");
+    expect(await redirect.locator(".said").innerText()).toBe("Where can I find a lighter?");
+    // the care alert stands out: a stronger border and a tinted background
+    const [careBg, otherBg] = await Promise.all([care, redirect].map((el) => el.evaluate((e) => getComputedStyle(e).backgroundColor)));
+    expect(careBg).not.toBe(otherBg);
+    // shown here, so no longer new
+    await page.waitForFunction(() => document.getElementById("alerts-badge")!.hidden);
+    expect((page as any).errors).toEqual([]);
+    await screenshots(page, "alerts");
+
+    // a new alert while the parent is on another page: the badge counts it (not a care one: no red)
+    await page.click('nav a[data-page="status"]');
+    turns.unshift({
+      id: "t8",
+      key: { frontEnd: "folotoy", device: SN, role: "1" },
+      source: "folotoy",
+      sn: SN,
+      role: "1",
+      at: Date.now(),
+      outcome: "replied",
+      transcript: "Tell me a scary story.",
+      reply: "Let's pick a happy story instead!",
+      sentences: [{ order: 1, text: "Let's pick a happy story instead!", fixed: true } as TurnRecord["sentences"][number]],
+      timings: { totalMs: 900 },
+      safety: { verdict: "blocked", stage: "output", category: "violence" },
+    } as TurnRecord);
+    try {
+      await page.waitForFunction(() => !document.getElementById("alerts-badge")!.hidden, undefined, { timeout: 10_000 });
+      expect(await badge.innerText()).toBe("1");
+      expect(await badge.getAttribute("class")).not.toContain("care");
+      await page.click("#alerts-link");
+      await page.locator('#alerts-list article[data-turn="t8"]').waitFor();
+      expect(await page.locator('#alerts-list article[data-turn="t8"] .what').innerText()).toBe(
+        "A sentence the model wrote was held back, not spoken. About: violence (in the model's reply).",
+      );
+      // the link opens the toy's own page
+      await page.click(`#alerts-list article[data-turn="t7"] a.who`);
+      await page.waitForFunction(() => location.hash === "#history/folotoy/a1b2c3d4e5f6");
+      await page.locator('#history-turns article[data-turn="t7"]').waitFor();
+    } finally {
+      turns.splice(turns.findIndex((t) => t.id === "t8"), 1);
+    }
     await page.close();
   });
 
@@ -684,13 +808,189 @@ describe("a toy's page", () => {
       expect(await page.locator("#history-message").innerText()).toBe("Memory cleared (2 items deleted).");
       expect(await page.locator("#history-turns").innerText()).toBe("No conversation kept.");
       // the other toy's turns are still there
-      expect(turns.map((t) => t.id)).toEqual(["t1", "t5", "t6"]);
+      expect(turns.map((t) => t.id)).toEqual(["t1", "t5", "t6", "t7"]);
       expect((page as any).errors).toEqual([]);
       await page.close();
     } finally {
       await server.stop();
     }
   });
+
+  test("parental controls: nickname, AI switch, quiet hours per weekday, a daily limit with today's use; saved, shown on the toy card, and why it is paused", async () => {
+    const { deps, state } = fixedDeps();
+    state.controls.set(`folotoy/${OTHER_SN}`, { quietHours: ALL_DAY_QUIET });
+    const server = serve(deps);
+    const saved = async (page: Page) => {
+      await page.click("#controls-save");
+      await page.waitForFunction(() => /^(Saved|Not saved)/.test(document.getElementById("controls-message")!.textContent!));
+      expect(await page.locator("#controls-message").innerText()).toStartWith("Saved");
+      return state.puts.at(-1)!.body;
+    };
+    /** The weekdays ticked in a quiet-time row (0 = Sunday). */
+    const days = (row: ReturnType<Page["locator"]>) => row.locator(".day input:checked").evaluateAll((els) => els.map((e) => Number((e as HTMLInputElement).value)));
+    /** Days are ticked by their visible chip (the checkbox itself is hidden behind it). */
+    const toggle = (row: ReturnType<Page["locator"]>, day: number) => row.locator(`label.day:has(input[value="${day}"]) span`).click();
+    try {
+      const page = await openPage(`${server.url.href}#history/folotoy/${SN}`);
+      await page.locator("#controls-form").waitFor();
+      // what is in force: config.toml's weekday bedtime, no limit, and today's use
+      expect(await page.locator("#controls-nickname").inputValue()).toBe("");
+      expect(await page.locator("#controls-ai").isChecked()).toBe(true);
+      const rows = page.locator("#controls-quiet .quiet-row");
+      expect(await rows.count()).toBe(1);
+      expect(await days(rows.first())).toEqual([1, 2, 3, 4, 5]);
+      expect(await rows.first().locator("input.from").inputValue()).toBe("19:30");
+      expect(await rows.first().locator("input.to").inputValue()).toBe("07:00");
+      expect(await page.locator("#controls-quiet-default").isVisible()).toBe(true);
+      expect(await page.locator("#controls-limit").inputValue()).toBe("0");
+      expect(await page.locator("#controls-usage").innerText()).toBe("Used today: 12.5 min");
+      expect(await page.locator("#controls-paused").isVisible()).toBe(false);
+
+      // a nickname and a limit: the quiet hours nobody touched are not sent, so they keep following config.toml
+      await page.fill("#controls-nickname", "Bunny");
+      await page.fill("#controls-limit", "30");
+      expect(await saved(page)).toEqual({ nickname: "Bunny", dailyLimitMinutes: 30 });
+      expect(await page.locator("#history-title").innerText()).toBe(`Bunny ${SN}`);
+      expect(await page.locator("#history-title small").innerText()).toBe(SN);
+      expect(await page.locator("#controls-usage").innerText()).toBe("Used today: 12.5 min of 30");
+      expect(await page.locator("#controls-usage-bar").isVisible()).toBe(true);
+
+      // a weekend nap: a new row; a row without any day is refused before anything is sent
+      const puts = state.puts.length;
+      await page.click("#controls-quiet-add");
+      const nap = rows.nth(1);
+      for (const day of [0, 1, 2, 3, 4, 5, 6]) await toggle(nap, day);
+      expect(await days(nap)).toEqual([]);
+      await page.click("#controls-save");
+      await page.waitForFunction(() => document.getElementById("controls-message")!.textContent!.includes("no day"));
+      expect(await page.locator("#controls-message").innerText()).toBe("Quiet time 2 has no day: tick at least one.");
+      expect(state.puts.length).toBe(puts);
+      await toggle(nap, 6);
+      await toggle(nap, 0);
+      await nap.locator("input.from").fill("13:00");
+      await nap.locator("input.to").fill("15:00");
+      expect(await saved(page)).toEqual({
+        nickname: "Bunny",
+        quietHours: [
+          { days: [1, 2, 3, 4, 5], from: "19:30", to: "07:00" },
+          { days: [0, 6], from: "13:00", to: "15:00" },
+        ],
+        dailyLimitMinutes: 30,
+      });
+      expect(await page.locator("#controls-quiet-default").isVisible()).toBe(false);
+
+      // AI off: the toy rests, and the page says so
+      await page.click("label.switch .track");
+      expect(await page.locator("#controls-ai-hint").innerText()).toContain("resting line");
+      expect(await saved(page)).toMatchObject({ nickname: "Bunny", aiEnabled: false });
+      const paused = page.locator("#controls-paused");
+      expect(await paused.isVisible()).toBe(true);
+      expect(await paused.innerText()).toBe("Resting now: its AI is switched off, so it answers with a friendly resting line.");
+      expect((page as any).errors).toEqual([]);
+      await screenshots(page, "toy-controls");
+
+      // the status page: the nickname with the SN in small text, and why each paused toy is not talking
+      await page.click(".crumbs a");
+      const card = page.locator(`dl.toy[data-sn="${SN}"]`);
+      await card.locator(".pause").waitFor();
+      expect(await card.locator(".sn a").innerText()).toBe("Bunny");
+      expect(await card.locator(".sn small").innerText()).toBe(SN);
+      expect(await card.locator(".pause").innerText()).toBe("Not talking now: resting");
+      expect(await page.locator(`dl.toy[data-sn="${OTHER_SN}"] .pause`).innerText()).toBe("Not talking now: quiet time");
+      expect(await page.locator(`.group[data-group="folotoy/${SN}"] h3`).innerText()).toBe(`Bunny ${SN}`);
+      await screenshots(page, "status-controls");
+
+      // back on: over today's limit, and the nap removed (the toy's own quiet hours are sent, now just the bedtime)
+      await card.locator("a.open").click();
+      await page.locator("#controls-form").waitFor();
+      await page.click("label.switch .track");
+      await page.fill("#controls-limit", "10");
+      await rows.nth(1).locator("button.remove").click();
+      expect(await saved(page)).toEqual({ nickname: "Bunny", quietHours: [{ days: [1, 2, 3, 4, 5], from: "19:30", to: "07:00" }], dailyLimitMinutes: 10 });
+      expect(await paused.innerText()).toBe("Daily limit reached: it has talked 12.5 min today (the limit is 10 minutes), and says goodbye until tomorrow.");
+
+      // a toy that is quiet all day says so on its page
+      await page.goto(`${server.url.href}#history/folotoy/${OTHER_SN}`);
+      await page.locator("#controls-paused").waitFor();
+      expect(await page.locator("#controls-paused").innerText()).toStartWith("Quiet time now");
+      expect(await page.locator("#controls-quiet .quiet-row").count()).toBe(2);
+      // the Talk page has no controls
+      await page.goto(`${server.url.href}#history/api/console`);
+      await page.locator("#history-turns article").first().waitFor();
+      expect(await page.locator("#controls-form").isVisible()).toBe(false);
+      expect((page as any).errors).toEqual([]);
+      await page.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe("parent password", () => {
+  test("the console asks for it and keeps the page asked for; our own page can then make changes; the session ending sends the browser back to sign in", async () => {
+    const clock = { now: Date.now() };
+    const auth = new ConsoleAuth({ password: "correct horse battery", apiKeys: [], now: () => clock.now });
+    const { deps, state } = fixedDeps();
+    deps.auth = auth;
+    const server = serve(deps, [], 0, auth);
+    // a LAN-style address: no secure context, so the browser sends no Sec-Fetch-Site and the Origin check must admit our page
+    const lan = await launchChromium([`--host-resolver-rules=MAP hearth.test 127.0.0.1`]);
+    const origin = `http://hearth.test:${server.port}`;
+    try {
+      const page = await lan.newPage({ viewport: PHONE });
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(e.message));
+      const headersSent: Record<string, string>[] = [];
+      page.on("request", (r) => {
+        if (r.method() === "PUT") void r.allHeaders().then((h) => headersSent.push(h));
+      });
+      await page.goto(`${origin}/#history/folotoy/${SN}`);
+      await page.waitForURL(`${origin}/login#history/folotoy/${SN}`);
+      await page.locator("#login-password").waitFor();
+      expect(await page.title()).toBe("Sign in · Hearth");
+      await page.fill("#login-password", "wrong password");
+      await page.click("#login-submit");
+      await page.waitForFunction(() => document.getElementById("login-message")!.textContent !== "");
+      expect(await page.locator("#login-message").innerText()).toBe("That is not the password. Try again.");
+      await screenshots(page, "login");
+
+      await page.fill("#login-password", "correct horse battery");
+      await page.click("#login-submit");
+      await page.waitForURL(`${origin}/#history/folotoy/${SN}`);
+      await page.locator("#controls-form").waitFor();
+      const [cookie] = await page.context().cookies();
+      expect(cookie).toMatchObject({ name: "hearth_session", httpOnly: true, sameSite: "Strict", path: "/" });
+      expect(await page.evaluate(() => document.cookie)).toBe(""); // scripts cannot read it
+      expect(await page.locator("#logout-button").isVisible()).toBe(true);
+      await page.waitForFunction(() => document.body.dataset.hearth === "ready");
+      expect(await page.locator("#password-banner").isVisible()).toBe(false);
+
+      // a change from our own page goes through (the browser sent Origin, and no Sec-Fetch-Site on plain http)
+      await page.fill("#controls-nickname", "Bunny");
+      await page.click("#controls-save");
+      await page.waitForFunction(() => document.getElementById("controls-message")!.textContent!.startsWith("Saved"));
+      expect(state.puts).toEqual([{ device: SN, body: { nickname: "Bunny" } }]);
+      expect(headersSent[0]!.origin).toBe(origin);
+      expect(headersSent[0]!["sec-fetch-site"]).toBeUndefined();
+
+      // 30 days on, the session is over: the next poll sends the browser to sign in, and back to the same page after
+      clock.now += 31 * 86_400_000;
+      await page.waitForURL(`${origin}/login#history/folotoy/${SN}`, { timeout: 10_000 });
+      await page.fill("#login-password", "correct horse battery");
+      await page.click("#login-submit");
+      await page.waitForURL(`${origin}/#history/folotoy/${SN}`);
+
+      // signing out ends the session: the console is closed again
+      await page.locator("#logout-button").click();
+      await page.waitForURL(`${origin}/login`);
+      await page.goto(`${origin}/#alerts`);
+      await page.waitForURL(`${origin}/login#alerts`);
+      expect(errors).toEqual([]);
+    } finally {
+      await lan.close();
+      await server.stop();
+    }
+  }, 60_000);
 });
 
 describe("when Hearth cannot be reached", () => {

@@ -85,6 +85,11 @@ test("a dry run on this machine prints every key step and exits 0", () => {
   const ip = lanIp();
   expect(out).toContain(`Web console:      http://${ip}:8080/`);
   expect(out).toContain(`MQTT for the toys: ${ip}:1883`);
+  // a new config gets a parent password; a dry run makes none and says where a real run prints it
+  if (!existsSync("/etc/hearth/config.toml")) {
+    expect(out).toContain("[dry-run] would set [console] password to a new random parent password for the web console (a real run prints it once, at the end)");
+    expect(out).toContain("Parent password for the web console:  (a real install makes a new random one and prints it here, once)");
+  }
 });
 
 test("on an unknown board the profile follows RAM: below 6 GB 'pi', from 6 GB 'pi-8gb'; --profile overrides and says so", () => {
@@ -177,6 +182,10 @@ test("an existing config.toml is kept, with its profile, on upgrade", () => {
   expect(out).toContain("http://127.0.0.1:9090/health");
   expect(out).toMatch(/Web console: +http:\/\/[\d.]+:9090\//);
   expect(readFileSync(join(etc, "config.toml"), "utf8")).toBe(config);
+  // the kept file has no parent password: the installer says so and how to set one, and sets none
+  expect(out).toContain("WARNING: no parent password in it ([console] password): anyone on your network can open the web console");
+  expect(out).toContain(`No parent password is set: anyone on your network can open the web console. To set one, add\n        [console]\n        password = "<at least 8 characters>"\n    to ${etc}/config.toml, then: sudo systemctl restart hearth`);
+  expect(out).not.toContain("random parent password");
   // --profile is the one thing that edits a kept file (its profile line)
   const switched = install(["--dry-run", "--profile", "pi"], { HEARTH_INSTALL_ETC: etc });
   expect(switched.code).toBe(0);
@@ -216,4 +225,43 @@ test("wrong usage is refused with status 2", () => {
   const help = install(["--help"]);
   expect(help.code).toBe(0);
   expect(help.out).toContain("--uninstall");
+});
+
+test.skipIf(process.getuid?.() !== 0)("a first install writes a random parent password into [console], prints it once at the end, and an upgrade keeps it", () => {
+  const etc = join(scratch, "etc-first-install");
+  // the real write_config and the end of main, as root into a scratch /etc/hearth (sourcing runs no step by itself)
+  const firstRun = () => {
+    const r = Bun.spawnSync(["bash", "-c", `source ${SCRIPT}; DRY_RUN=0; SERVICE_USER=root; PROFILE=test; write_config; print_password`], {
+      env: { ...process.env, HEARTH_INSTALL_ETC: etc } as Record<string, string>,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    return { code: r.exitCode, out: r.stdout.toString() + r.stderr.toString() };
+  };
+  const first = firstRun();
+  expect(first.code).toBe(0);
+  expect(first.out).toContain("and a new random parent password for the web console in [console] password (printed once, at the end)");
+  const printed = /Parent password for the web console: {2}(\S+)/.exec(first.out)?.[1];
+  expect(printed).toMatch(/^[a-z2-9]{5}-[a-z2-9]{5}-[a-z2-9]{5}-[a-z2-9]{5}$/);
+  expect(printed).not.toMatch(/[01ilo]/);
+  expect(first.out.split(printed!).length - 1).toBe(1); // printed exactly once
+  expect(first.out).toContain(`It is [console] password in ${etc}/config.toml;`);
+  // it is in the file, under [console], and Hearth reads it as the console password
+  const text = readFileSync(join(etc, "config.toml"), "utf8");
+  expect(text).toMatch(new RegExp(`\\[console\\][^\\[]*\\npassword = "${printed}"\\n`));
+  const read = Bun.spawnSync(["bun", "-e", `const c = (await import("${ROOT}/src/config/load.ts")).loadConfig("${etc}/config.toml"); console.log(c.console.password)`], { stdout: "pipe", stderr: "pipe" });
+  expect(read.stdout.toString().trim()).toBe(printed!);
+  // an upgrade keeps the file and its password, and prints no password
+  const again = firstRun();
+  expect(again.code).toBe(0);
+  expect(again.out).toContain("exists: kept");
+  expect(again.out).not.toContain("Parent password for the web console");
+  expect(again.out).not.toContain(printed!);
+  expect(again.out).not.toContain("No parent password is set");
+  expect(readFileSync(join(etc, "config.toml"), "utf8")).toBe(text);
+  // another first install gets another password
+  rmSync(etc, { recursive: true, force: true });
+  const other = /Parent password for the web console: {2}(\S+)/.exec(firstRun().out)?.[1];
+  expect(other).toMatch(/^[a-z2-9]{5}(-[a-z2-9]{5}){3}$/);
+  expect(other).not.toBe(printed);
 });
