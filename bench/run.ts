@@ -3,14 +3,16 @@ import { benchConcurrency } from "./concurrency.ts";
 import { benchLlm } from "./llm.ts";
 import { benchMemory } from "./memory.ts";
 import { benchMp3Section } from "./mp3.ts";
+import { benchRemote } from "./remote.ts";
 import { benchSafety } from "./safety.ts";
 import { environment, loadNow, table, writeResults, type Section } from "./report.ts";
 import { setup, type BenchContext } from "./setup.ts";
 import { benchStt } from "./stt.ts";
 import { benchToy } from "./toy.ts";
 import { benchTts } from "./tts.ts";
+import { benchXiaozhi } from "./xiaozhi.ts";
 
-export const SECTIONS = ["stt", "llm", "tts", "mp3", "toy", "concurrency", "memory", "safety"] as const;
+export const SECTIONS = ["stt", "llm", "tts", "mp3", "toy", "xiaozhi", "concurrency", "memory", "safety", "remote"] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
 const RUNNERS: Record<SectionName, (ctx: BenchContext) => Promise<Omit<Section, "seconds">>> = {
@@ -19,12 +21,14 @@ const RUNNERS: Record<SectionName, (ctx: BenchContext) => Promise<Omit<Section, 
   tts: benchTts,
   mp3: benchMp3Section,
   toy: benchToy,
+  xiaozhi: benchXiaozhi,
   concurrency: (ctx) => benchConcurrency(ctx),
   memory: benchMemory,
   safety: () => benchSafety(),
+  remote: benchRemote,
 };
 
-const TITLES: Record<SectionName, string> = { stt: "STT", llm: "LLM", tts: "TTS", mp3: "MP3", toy: "Toy turn", concurrency: "Concurrency", memory: "Memory", safety: "Safety" };
+const TITLES: Record<SectionName, string> = { stt: "STT", llm: "LLM", tts: "TTS", mp3: "MP3", toy: "Toy turn", xiaozhi: "xiaozhi", concurrency: "Concurrency", memory: "Memory", safety: "Safety", remote: "Remote engines" };
 
 export interface RunOptions {
   profile: string;

@@ -8,6 +8,9 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# llama.cpp's llama-server for the remote-engine tests: Debian's packages unpacked into
+# ~/.cache/hearth/llama-server by scripts/llama-server.sh (no root, nothing installed system-wide).
+bash "$(dirname "$0")/llama-server.sh" --install >/dev/null || { echo "cannot set up llama-server (scripts/llama-server.sh)" >&2; exit 1; }
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "test dependencies missing: ${missing[*]}" >&2

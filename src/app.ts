@@ -5,12 +5,16 @@ import { prepareMp3Encoder } from "./audio/mp3.ts";
 import { apiRoutes } from "./api/routes.ts";
 import type { LoadedConfig } from "./config/load.ts";
 import { FolotoyFrontEnd } from "./devices/folotoy/index.ts";
+import { XiaozhiFrontEnd } from "./devices/xiaozhi/index.ts";
 import type { DeviceFrontEnd } from "./devices/types.ts";
-import { closeEngines, loadEngines } from "./engines/load.ts";
+import { closeEngines, loadEngines, remoteHealth } from "./engines/load.ts";
 import type { Engines } from "./engines/types.ts";
+import { SileroSpeechStreams } from "./engines/vad/silero-stream.ts";
 import { NotReady } from "./errors.ts";
 import type { Routes } from "./http/routes.ts";
 import { HttpServer } from "./http/server.ts";
+import { checkMetricsAccess, failingTurns, StateProbe } from "./health.ts";
+import { ConsoleAuth } from "./http/session.ts";
 import { logger, setLogLevel } from "./log.ts";
 import { lanHost, urlHost } from "./util/network.ts";
 import { renderMetrics } from "./metrics.ts";
@@ -29,6 +33,8 @@ export interface Hearth {
   devices: DeviceFrontEnd[];
   /** The FoloToy front end (tests and the bench drive it). */
   folotoy: FolotoyFrontEnd;
+  /** The xiaozhi-esp32 front end, when [xiaozhi] enabled. */
+  xiaozhi?: XiaozhiFrontEnd;
   stop(): Promise<void>;
 }
 
@@ -51,7 +57,9 @@ export async function startHearth(config: LoadedConfig): Promise<Hearth> {
     return pipeline;
   };
   const apiDeps = { config, pipeline: running, engines: () => running().engines };
+  const consoleAuth = new ConsoleAuth({ password: config.console.password, apiKeys: config.http.api_keys });
   const consoleRoutes = webRoutes({
+    auth: consoleAuth,
     status: () => status(config, engines, notReadyReasons(), startedAt),
     listening: () => Object.assign({}, ...devices.map((d) => d.listening())),
     models: { dir: config.models.dir, profile: () => engines?.profile },
@@ -71,17 +79,24 @@ export async function startHearth(config: LoadedConfig): Promise<Hearth> {
       eraseAll: () => running().conversations.eraseAll(),
     },
   });
+  const stateProbe = new StateProbe(config.state.dir);
   const routes = (): Routes => ({
     "/health": {
       GET: () => {
         const reasons = notReadyReasons();
-        return reasons.length === 0
-          ? Response.json({ status: "ok", profile: config.models.profile })
-          : Response.json({ status: "starting", reasons }, { status: 503 });
+        // Remote engines: each upstream's state, and 503 while an engine has no server up.
+        const remote = engines && remoteHealth(engines);
+        const upstreams = remote ? { upstreams: remote.upstreams } : {};
+        if (reasons.length) return Response.json({ status: "starting", reasons, ...upstreams }, { status: 503 });
+        // Ready also means: state can be written, and turns are not all failing.
+        const problems = [...(remote?.problems ?? []), stateProbe.problem(), failingTurns(pipeline?.conversations.turns({ limit: 5 }) ?? [])].filter((p) => p !== undefined);
+        if (problems.length) return Response.json({ status: "degraded", reasons: problems, ...upstreams }, { status: 503 });
+        return Response.json({ status: "ok", profile: config.models.profile, ...upstreams });
       },
     },
     "/metrics": {
-      GET: async () => {
+      GET: async (req) => {
+        checkMetricsAccess(req, config.http.api_keys, config.http.metrics_token);
         const { body, contentType } = await renderMetrics();
         return new Response(body, { headers: { "Content-Type": contentType } });
       },
@@ -92,11 +107,12 @@ export async function startHearth(config: LoadedConfig): Promise<Hearth> {
   });
 
   const server = new HttpServer(
-    { host: config.http.host, port: config.http.port, apiKeys: config.http.api_keys, maxBodyBytes: config.http.max_upload_mb * 1e6 + 1e6, corsOrigins: config.http.cors_origins },
+    { host: config.http.host, port: config.http.port, apiKeys: config.http.api_keys, maxBodyBytes: config.http.max_upload_mb * 1e6 + 1e6, corsOrigins: config.http.cors_origins, maxRequests: config.http.max_requests, bodyTimeoutMs: config.http.body_timeout_seconds * 1000, access: consoleAuth },
     routes(),
   );
   log.info("http listening", { url: server.url.href });
   let folotoy: FolotoyFrontEnd | undefined;
+  let xiaozhi: XiaozhiFrontEnd | undefined;
   const stopAll = async () => {
     for (const d of devices) await d.stop(); // devices first: their turns end before the engines go
     await pipeline?.stop();
@@ -110,9 +126,18 @@ export async function startHearth(config: LoadedConfig): Promise<Hearth> {
     pipeline = startPipeline(config, engines);
     folotoy = new FolotoyFrontEnd({ config, pipeline, httpPort: server.port });
     devices.push(folotoy);
+    if (config.xiaozhi.enabled) {
+      const detectors = new SileroSpeechStreams(engines.profile.vad, {
+        threshold: config.vad.threshold,
+        minSilenceSeconds: config.xiaozhi.end_of_speech_seconds,
+        maxSpeechSeconds: config.vad.max_segment_seconds,
+      });
+      xiaozhi = new XiaozhiFrontEnd({ config, pipeline, httpPort: server.port, detectors });
+      devices.push(xiaozhi);
+    }
     for (const d of devices) await d.start();
     devicesStarted = true;
-    server.setRoutes(routes());
+    server.setRoutes(routes(), Object.assign({}, ...devices.map((d) => d.sockets ?? {})));
   } catch (e) {
     await stopAll();
     throw e;
@@ -131,6 +156,7 @@ export async function startHearth(config: LoadedConfig): Promise<Hearth> {
     pipeline,
     devices,
     folotoy,
+    xiaozhi,
     stop: stopAll,
   };
 }

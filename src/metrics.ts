@@ -24,6 +24,22 @@ const queueDepth = new Gauge({ name: "hearth_queue_depth", help: "Requests waiti
 for (const engine of ["stt", "llm", "tts"]) queueDepth.set({ engine }, 0);
 const safety = new Counter({ name: "hearth_safety_total", help: "Safety verdicts other than allowed, by verdict and category", labelNames: ["verdict", "category"], registers: [registry] });
 const toysConnected = new Gauge({ name: "hearth_toys_connected", help: "Toys connected over MQTT", registers: [registry] });
+// Remote engines (src/engines/remote): one series per engine and upstream base URL.
+const upstreamRequests = new Counter({
+  name: "hearth_upstream_requests_total",
+  help: "Requests to remote engine servers by engine, server and outcome (ok, busy = 429/503, down = unreachable/timeout/5xx, rejected = 4xx, cancelled)",
+  labelNames: ["engine", "upstream", "outcome"],
+  registers: [registry],
+});
+const upstreamLatency = new Histogram({
+  name: "hearth_upstream_latency_seconds",
+  help: "Time from a request to a remote engine server to its first useful data (first token, first audio, the transcript), in seconds",
+  labelNames: ["engine", "upstream"],
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30],
+  registers: [registry],
+});
+const upstreamUp = new Gauge({ name: "hearth_upstream_up", help: "1 when a remote engine server is up (answers its health check and requests)", labelNames: ["engine", "upstream"], registers: [registry] });
+const upstreamInFlight = new Gauge({ name: "hearth_upstream_in_flight", help: "Requests a remote engine server is working on", labelNames: ["engine", "upstream"], registers: [registry] });
 
 export const metrics = {
   countTurn: (source: TurnSource) => turns.inc({ source }),
@@ -34,6 +50,10 @@ export const metrics = {
   setQueueDepth: (engine: "stt" | "llm" | "tts", depth: number) => queueDepth.set({ engine }, depth),
   setToysConnected: (n: number) => toysConnected.set(n),
   countSafety: (verdict: string, category: string) => safety.inc({ verdict, category }),
+  countUpstream: (engine: string, upstream: string, outcome: "ok" | "busy" | "down" | "rejected" | "cancelled") => upstreamRequests.inc({ engine, upstream, outcome }),
+  observeUpstream: (engine: string, upstream: string, seconds: number) => upstreamLatency.observe({ engine, upstream }, seconds),
+  setUpstreamUp: (engine: string, upstream: string, up: 0 | 1) => upstreamUp.set({ engine, upstream }, up),
+  setUpstreamInFlight: (engine: string, upstream: string, n: number) => upstreamInFlight.set({ engine, upstream }, n),
 };
 
 export async function renderMetrics(): Promise<{ body: string; contentType: string }> {

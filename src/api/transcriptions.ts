@@ -1,7 +1,8 @@
 // POST /v1/audio/transcriptions (multipart/form-data), in every response_format OpenAI has.
 import { z } from "zod";
 import { decodeAudio } from "../audio/decode.ts";
-import { BadRequest, TooLarge } from "../errors.ts";
+import { BadRequest, Busy, TooLarge } from "../errors.ts";
+import { Gate } from "../util/gate.ts";
 import type { Transcript, TranscriptSegment } from "../engines/types.ts";
 import { metrics } from "../metrics.ts";
 import { checkLength, validate } from "../http/body.ts";
@@ -46,37 +47,69 @@ export async function transcriptions(req: Request, deps: ApiDeps): Promise<Respo
     throw new BadRequest("timestamp_granularities[] is only supported with response_format=verbose_json.", "timestamp_granularities[]");
   }
   const engines = deps.engines();
-  const name = file instanceof File ? file.name : undefined;
-  const audio = await decodeAudio(new Uint8Array(await file.arrayBuffer()), { filename: name, contentType: file.type });
-  const seconds = audio.samples.length / audio.sampleRate;
-  if (seconds > deps.config.http.max_audio_seconds) {
-    throw new TooLarge(`The audio is ${Math.round(seconds)} s long; the limit is ${deps.config.http.max_audio_seconds} s ([http] max_audio_seconds).`, "file");
-  }
   const language = params.language && params.language !== "auto" ? params.language.toLowerCase() : undefined;
   if (language && !engines.stt.languages.includes(language)) {
     throw new BadRequest(`The installed speech model (${engines.stt.id}) does not transcribe "${language}"; it supports: ${engines.stt.languages.join(", ")}.`, "language");
   }
+  // Decoded audio is the large part of an upload (up to max_audio_seconds at 16 kHz, 64 kB a
+  // second): only UPLOADS_AT_ONCE are decoded or transcribed at a time, a few wait, more are a 429.
+  const release = await uploads.enter(req.signal);
+  let handedOver = false;
+  try {
+    const name = file instanceof File ? file.name : undefined;
+    // Refused from the header when the container says how long it is, else as soon as decoding passes the limit.
+    const audio = await decodeAudio(new Uint8Array(await file.arrayBuffer()), {
+      filename: name,
+      contentType: file.type,
+      maxSeconds: deps.config.http.max_audio_seconds,
+      maxSampleRate: STT_RATE,
+    });
+    handedOver = params.stream === "true";
+    return await transcribe(req, engines, audio, language, params, release);
+  } finally {
+    if (!handedOver) release();
+  }
+}
 
+/** Speech recognizers work at 16 kHz: uploads are decoded at that rate at most (less memory, same text). */
+const STT_RATE = 16000;
+const UPLOADS_AT_ONCE = 1;
+const UPLOADS_WAITING = 3;
+
+const uploads = new Gate(UPLOADS_AT_ONCE, UPLOADS_WAITING, (busy) => new Busy(`${busy} transcriptions are already in progress or waiting; try again shortly`));
+
+async function transcribe(
+  req: Request,
+  engines: ReturnType<ApiDeps["engines"]>,
+  audio: { samples: Float32Array; sampleRate: number },
+  language: string | undefined,
+  params: z.infer<typeof fields>,
+  release: () => void,
+): Promise<Response> {
   const started = performance.now();
   if (params.stream === "true") {
     // The 200 waits for the first segment, so a recognizer that turns the request away (its queue
     // is full) still answers 429. Each segment goes out as soon as it is recognized; the deltas
     // concatenate exactly to the final text (segments are joined by one space).
     return sseResponseAfterFirstEvent(req, async (sse) => {
-      let sent = "";
-      const delta = (text: string) => {
-        if (!text) return;
-        sent += text;
-        sse.send({ type: "transcript.text.delta", delta: text });
-      };
-      const result = await engines.stt.transcribe(audio.samples, audio.sampleRate, {
-        language,
-        signal: sse.signal,
-        onSegment: (segment) => delta((sent ? " " : "") + segment.text),
-      });
-      if (result.text.startsWith(sent)) delta(result.text.slice(sent.length)); // whatever came without a segment
-      sse.send({ type: "transcript.text.done", text: result.text });
-      metrics.observeStage("stt", (performance.now() - started) / 1000, "api");
+      try {
+        let sent = "";
+        const delta = (text: string) => {
+          if (!text) return;
+          sent += text;
+          sse.send({ type: "transcript.text.delta", delta: text });
+        };
+        const result = await engines.stt.transcribe(audio.samples, audio.sampleRate, {
+          language,
+          signal: sse.signal,
+          onSegment: (segment) => delta((sent ? " " : "") + segment.text),
+        });
+        if (result.text.startsWith(sent)) delta(result.text.slice(sent.length)); // whatever came without a segment
+        sse.send({ type: "transcript.text.done", text: result.text });
+        metrics.observeStage("stt", (performance.now() - started) / 1000, "api");
+      } finally {
+        release();
+      }
     });
   }
 
@@ -100,7 +133,7 @@ function formatTranscript(t: Transcript, format: string, granularities: string[]
         duration: round(t.duration),
         text: t.text,
         ...(granularities.includes("segment") ? { segments: t.segments.map(verboseSegment) } : {}),
-        ...(granularities.includes("word") ? { words: t.segments.flatMap(estimateWords) } : {}),
+        ...(granularities.includes("word") ? { words: t.segments.flatMap(segmentWords) } : {}),
         usage: durationUsage(t),
       });
     default:
@@ -128,9 +161,15 @@ function verboseSegment(s: TranscriptSegment, id: number) {
   };
 }
 
+/** The segment's timed words (see engines/stt/timing.ts), rounded as the other times are. */
+function segmentWords(s: TranscriptSegment) {
+  if (!s.words) return estimateWords(s);
+  return s.words.map((w) => ({ word: w.word, start: round(w.start), end: round(w.end) }));
+}
+
 /**
- * The offline recognizers give segment times (from VAD) but not word times, so words are
- * spread over their segment in proportion to their length. Documented as approximate.
+ * For a segment without word times (a remote recognizer that sent none): its words spread over
+ * it in proportion to their length.
  */
 function estimateWords(s: TranscriptSegment) {
   const words = s.text.split(/\s+/).filter(Boolean);

@@ -3,6 +3,8 @@
 import { BadRequest } from "../errors.ts";
 import { concatBytes } from "./bytes.ts";
 import { DEFAULT_MP3_KBPS, MP3_SAMPLE_RATES, Mp3Encoder } from "./mp3.ts";
+import { OggOpusWriter } from "./ogg-opus.ts";
+import { isOpusRate, OPUS_RATES } from "./opus.ts";
 import { floatToS16le } from "./pcm.ts";
 import { resample, StreamingResampler } from "./resample.ts";
 import { encodeWav, WAV_UNKNOWN_SIZE, wavHeader } from "./wav.ts";
@@ -10,12 +12,14 @@ import { encodeWav, WAV_UNKNOWN_SIZE, wavHeader } from "./wav.ts";
 /** The response formats of the OpenAI API. */
 export const SPEECH_FORMATS = ["mp3", "opus", "aac", "flac", "wav", "pcm"] as const;
 export type SpeechFormat = (typeof SPEECH_FORMATS)[number];
-/** Those we can produce: no installed package encodes Opus, AAC or FLAC. */
-export const SUPPORTED_SPEECH_FORMATS = ["mp3", "wav", "pcm"] as const;
+/** Those we can produce: no installed package encodes AAC or FLAC. */
+export const SUPPORTED_SPEECH_FORMATS = ["mp3", "opus", "wav", "pcm"] as const;
 export type SupportedSpeechFormat = (typeof SUPPORTED_SPEECH_FORMATS)[number];
 
 export const SPEECH_CONTENT_TYPES: Record<SupportedSpeechFormat, string> = {
   mp3: "audio/mpeg",
+  // Opus in an Ogg file (RFC 7845), as OpenAI sends it: browsers play it.
+  opus: "audio/ogg",
   wav: "audio/wav",
   // Raw s16le mono; the rate is not in the bytes, so the API sends it in X-Sample-Rate.
   pcm: "audio/pcm",
@@ -61,6 +65,9 @@ export function checkSpeechRate(format: SupportedSpeechFormat, rate: number): nu
   if (format === "mp3" && !(MP3_SAMPLE_RATES as readonly number[]).includes(rate)) {
     throw new BadRequest(`sample_rate ${rate} cannot be carried by MP3; use one of: ${MP3_SAMPLE_RATES.join(", ")}`, "sample_rate");
   }
+  if (format === "opus" && !isOpusRate(rate)) {
+    throw new BadRequest(`sample_rate ${rate} cannot be encoded by Opus; use one of: ${OPUS_RATES.join(", ")}`, "sample_rate");
+  }
   if (!Number.isInteger(rate) || rate < MIN_SPEECH_RATE || rate > MAX_SPEECH_RATE) {
     throw new BadRequest(`sample_rate must be an integer from ${MIN_SPEECH_RATE} to ${MAX_SPEECH_RATE}`, "sample_rate");
   }
@@ -103,6 +110,17 @@ async function formatEncoder(checked: SupportedSpeechFormat, sampleRate: number,
         sampleRate: mp3.sampleRate,
         encode: (samples) => mp3.encode(samples),
         finish: () => mp3.flush(),
+      };
+    }
+    case "opus": {
+      if (!isOpusRate(sampleRate)) throw new BadRequest(`Opus encodes at ${OPUS_RATES.join(", ")} Hz, not ${sampleRate}`, "sample_rate");
+      const ogg = new OggOpusWriter(sampleRate);
+      return {
+        format: checked,
+        contentType,
+        sampleRate,
+        encode: (samples) => ogg.push(samples),
+        finish: () => ogg.finish(),
       };
     }
     case "pcm":

@@ -1,6 +1,6 @@
 // The contract every device front end (FoloToy, later xiaozhi) implements. app.ts starts a list
 // of them after the pipeline; each translates its protocol into pipeline turns and back.
-import type { Routes } from "../http/routes.ts";
+import type { Routes, SocketRoutes } from "../http/routes.ts";
 import type { ToyStatus } from "../pipeline/types.ts";
 
 export interface DeviceFrontEnd {
@@ -8,6 +8,8 @@ export interface DeviceFrontEnd {
   readonly name: string;
   /** HTTP routes it serves (e.g. reply audio downloads). */
   readonly routes: Routes;
+  /** WebSocket endpoints it serves (xiaozhi devices), on the same HTTP port. */
+  readonly sockets?: SocketRoutes;
   /** Opens its listeners; rejects when it cannot (a busy port names the setting). */
   start(): Promise<void>;
   /** Ends its turns and closes its listeners. */

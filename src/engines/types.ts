@@ -7,6 +7,18 @@ export interface TranscriptSegment {
   start: number; // seconds
   end: number;
   text: string;
+  /**
+   * The segment's words with their times, inside the segment and in order. Absent when the
+   * backend cannot place words (a remote recognizer that sent none).
+   */
+  words?: TranscriptWord[];
+}
+
+export interface TranscriptWord {
+  /** The word without the punctuation around it. */
+  word: string;
+  start: number; // seconds
+  end: number;
 }
 
 export interface Transcript {
@@ -27,6 +39,46 @@ export interface TranscribeOptions {
 export interface ChatMessage {
   role: "system" | "user" | "assistant";
   content: string;
+  /**
+   * An assistant turn's calls of tools (after its `content`), each with what the tool answered.
+   * The text of a following assistant message is the same turn going on after the results.
+   */
+  toolCalls?: ToolCallRecord[];
+}
+
+/** A function the model may call (OpenAI's function tool). */
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  /** JSON schema of the arguments object, in the subset a grammar enforces; absent = no arguments. */
+  parameters?: object;
+}
+
+/**
+ * Which tools the reply may or must call: "auto" (text or calls, the model decides), "none" (text
+ * only), "required" (at least one call), or one named function (a call of that one).
+ */
+export type ToolChoice = "auto" | "none" | "required" | { name: string };
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** The arguments as JSON text (an object matching the tool's parameters). */
+  arguments: string;
+}
+
+export interface ToolCallRecord extends ToolCall {
+  /** What the tool answered (JSON or plain text); absent if it has not answered. */
+  result?: string;
+}
+
+/** A piece of a tool call as it is generated: `id` and `name` come first, then the arguments' text in pieces. */
+export interface ToolCallDelta {
+  /** Which call of this reply (0, 1, ...). */
+  index: number;
+  id?: string;
+  name?: string;
+  arguments: string;
 }
 
 export interface ChatOptions {
@@ -53,6 +105,24 @@ export interface ChatOptions {
    * cannot be refused as busy any more) and gives it back when it ends.
    */
   reservation?: LlmReservation;
+  /**
+   * "device": a device's turn (a toy with a child waiting in front of it). Device requests have
+   * places of their own in the queue, which HTTP load cannot fill, and go ahead of HTTP requests
+   * waiting for a context sequence (a backend may let a waiting HTTP request through now and then).
+   */
+  priority?: "device";
+  /**
+   * Functions the reply may call. Generation is grammar-constrained: a call names one of these
+   * tools and its arguments match the tool's parameters schema. Cannot be combined with
+   * `grammar`/`jsonSchema` unless `toolChoice` forces a call (which then has no text to shape).
+   */
+  tools?: ToolDefinition[];
+  /** Default "auto". */
+  toolChoice?: ToolChoice;
+  /** false = at most one call per reply. Default: as many as the model's chat format allows. */
+  parallelToolCalls?: boolean;
+  /** Called with each piece of a tool call as it is generated (streaming). */
+  onToolCall?: (delta: ToolCallDelta) => void;
 }
 
 /**
@@ -65,9 +135,12 @@ export interface LlmReservation {
 }
 
 export interface ChatResult {
+  /** How the generation ended; a reply that ends in tool calls has `toolCalls` (and "stop"). */
   finishReason: "stop" | "length";
   promptTokens: number;
   completionTokens: number;
+  /** The tools the reply called, in order; absent or empty when it called none. */
+  toolCalls?: ToolCall[];
 }
 
 export interface SynthesizeOptions {
@@ -131,9 +204,14 @@ export interface Llm {
    * Takes a place among the running and waiting requests now, or throws Busy (429) at once when
    * they are all taken. Pass it as `ChatOptions.reservation`; release it if the request goes away first.
    */
-  reserve(): LlmReservation;
-  /** Tokens the prompt for these messages takes, chat template included (compare with tokensPerConversation). */
-  countPromptTokens(messages: ChatMessage[]): number;
+  reserve(opts?: { priority?: "device" }): LlmReservation;
+  /** Whether `chat` honours `ChatOptions.tools` (a backend without it ignores them). */
+  readonly supportsTools?: boolean;
+  /**
+   * Tokens the prompt for these messages takes, chat template included (compare with
+   * tokensPerConversation); with `tools`, their documentation in the prompt too.
+   */
+  countPromptTokens(messages: ChatMessage[], tools?: Pick<ChatOptions, "tools" | "toolChoice">): number;
   /**
    * Generates a reply, calling onText with each piece as it is produced. Throws Busy (429) when the
    * queue is full (unless given a reservation). The reply stops at `maxTokens` or at the end of the
@@ -158,5 +236,6 @@ export interface Engines {
   stt: Stt;
   llm: Llm;
   tts: Tts;
-  vad: Vad;
+  /** The local recognizer's VAD; absent when speech recognition is remote ([stt] backend = "remote"). */
+  vad?: Vad;
 }

@@ -4,25 +4,30 @@
 import { join } from "node:path";
 import type { LoadedConfig } from "../../config/load.ts";
 import type { Routes } from "../../http/routes.ts";
+import { NotFound } from "../../errors.ts";
 import { logger } from "../../log.ts";
 import { metrics } from "../../metrics.ts";
+import { lineText } from "../../pipeline/lines.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
 import type { ToyStatus } from "../../pipeline/types.ts";
 import type { DeviceFrontEnd } from "../types.ts";
 import { advertisedHost, audioBase, type AddressContext } from "./addresses.ts";
-import { AudioStore, toyMp3 } from "./audio-store.ts";
-import { EmbeddedBroker, ExternalBroker, type Broker, type BrokerHandlers } from "./broker.ts";
+import { AudioStore, etagOf, toyMp3 } from "./audio-store.ts";
+import { EmbeddedBroker, ExternalBroker, integrationPassword, type Broker, type BrokerHandlers } from "./broker.ts";
+import { warnAboutBrokerAcl } from "./acl.ts";
 import { Commands } from "./commands.ts";
-import { parseIncoming, RELAYABLE_COMMANDS, toInt, topics } from "./mqtt.ts";
+import { parseIncoming, RELAYABLE_COMMANDS, SN_PATTERN, toInt, topics } from "./mqtt.ts";
 import { ToySession } from "./session.ts";
 import { TokenStore } from "./tokens.ts";
 import { FRONT_END, runToyTurn } from "./turn.ts";
-import { RecordingAssembler, UdpSpeechServer, type DropReason, type Recording } from "./udp.ts";
+import { RecordingAssembler, UdpSpeechServer, type DropReason, type Recording, type RefusedRecording } from "./udp.ts";
 
 const log = logger("toy");
 
 /** Toys of the external-broker mode count as connected this long after their last message. */
 const EXTERNAL_PRESENCE_MS = 10 * 60_000;
+/** A toy known this long (or since before this start, or listed in known_toys) is "established": see admit(). */
+const ESTABLISHED_AFTER_MS = 10 * 60_000;
 
 export interface FolotoyDeps {
   config: LoadedConfig;
@@ -42,9 +47,16 @@ export class FolotoyFrontEnd implements DeviceFrontEnd {
   private readonly pipeline: Pipeline;
   private readonly sessions = new Map<string, ToySession>();
   private readonly running = new Set<Promise<void>>();
+  /** Turns running per toy (a superseded one may still be finishing). */
+  private readonly turnsBySn = new Map<string, number>();
   private readonly tokens: TokenStore;
   private readonly store: AudioStore;
+  private readonly assembler: RecordingAssembler;
   private readonly udp: UdpSpeechServer;
+  private readonly startedAt = Date.now();
+  /** The "ask me again" line stored as an MP3 per voice, reused while it is kept (refused recordings). */
+  private readonly busyLines = new Map<string, { name: string; at: number }>();
+  private readonly unhandledLogged = new Set<string>();
   private readonly commands = new Commands(() => this.broker);
   private readonly addresses: AddressContext;
   private broker?: Broker;
@@ -55,15 +67,24 @@ export class FolotoyFrontEnd implements DeviceFrontEnd {
     const { config } = deps;
     this.config = config;
     this.pipeline = deps.pipeline;
-    this.tokens = new TokenStore(join(config.state.dir, "tokens.json"));
+    this.tokens = new TokenStore(join(config.state.dir, "tokens.json"), {
+      maxToys: config.toy.max_toys,
+      protect: (sn) => sn in config.toy.known_toys || !!this.sessions.get(sn)?.connected,
+      known: (sn) => sn in config.toy.known_toys,
+    });
     this.store = new AudioStore(join(config.state.dir, "audio"), config.toy.audio_ttl_seconds);
-    const assembler = new RecordingAssembler({
+    this.assembler = new RecordingAssembler({
       snOfToken: (token) => this.tokens.snOf(token),
-      onStart: (sn) => this.pipeline.turns.cancel(FRONT_END, sn, "the toy started a new recording"),
+      admit: (sn) => this.admit(sn),
+      onStart: (sn) => {
+        this.tokens.seen(sn);
+        this.pipeline.turns.cancel(FRONT_END, sn, "the toy started a new recording");
+      },
       onRecording: (rec) => this.startTurn(rec),
+      onRefused: (rec) => void this.tellBusy(rec),
       onDrop: (reason, sn) => this.onDrop(reason, sn),
     });
-    this.udp = new UdpSpeechServer(assembler);
+    this.udp = new UdpSpeechServer(this.assembler);
     this.addresses = {
       config,
       httpPort: deps.httpPort,
@@ -73,7 +94,27 @@ export class FolotoyFrontEnd implements DeviceFrontEnd {
       persistedHost: (sn) => this.tokens.get(sn)?.host,
     };
     Object.defineProperty(this.addresses, "brokerKind", { get: () => this.broker?.kind });
-    this.routes = { "/audio/:file": { GET: (req) => this.store.serve(req.params.file ?? "") } };
+    this.routes = {
+      "/audio/:file": { GET: (req) => this.store.serve(req.params.file ?? "") },
+      // under /api/: needs the API key when keys are set
+      "/api/devices/folotoy/:sn/key": {
+        DELETE: (req) => {
+          const sn = req.params.sn ?? "";
+          if (!this.resetKey(sn)) throw new NotFound(`No toy with SN ${JSON.stringify(sn)} is known.`, "sn", "unknown_device");
+          return Response.json({ sn, reset: true });
+        },
+      },
+    };
+  }
+
+  /**
+   * Forgets the key a toy first logged in with (trust on first use): its next login is trusted
+   * and teaches the key again. For a toy that was reset or replaced. False for an unknown toy.
+   */
+  resetKey(sn: string): boolean {
+    if (!SN_PATTERN.test(sn) || !this.tokens.resetKey(sn)) return false;
+    log.info("toy key reset: the next login with this SN is trusted and its key remembered", { sn });
+    return true;
   }
 
   async start(): Promise<void> {
@@ -156,15 +197,21 @@ export class FolotoyFrontEnd implements DeviceFrontEnd {
     if (config.mqtt.url) {
       this.broker = new ExternalBroker({ url: config.mqtt.url, username: config.mqtt.username, password: config.mqtt.password }, handlers);
       await this.broker.start();
+      // once: an owner's Mosquitto ACL (FoloToy's acl.conf) may deny topics Hearth needs; say which line to add
+      void warnAboutBrokerAcl({ url: config.mqtt.url, username: config.mqtt.username, password: config.mqtt.password });
       return;
     }
     const embedded = new EmbeddedBroker(
       {
         port: config.mqtt.port,
         serverUsername: config.mqtt.username,
-        serverPassword: config.mqtt.password,
+        // never open by default: without a configured password, one is generated and kept in the state folder
+        serverPassword: config.mqtt.password || integrationPassword(join(config.state.dir, "mqtt-password")),
         acceptUnknownToys: config.mqtt.accept_unknown_toys,
         knownToys: config.toy.known_toys,
+        checkToyKey: (sn, key) => this.tokens.checkKey(sn, key),
+        maxConnections: config.mqtt.max_connections,
+        maxConnectionsPerAddress: config.mqtt.max_connections_per_address,
       },
       handlers,
     );
@@ -199,8 +246,13 @@ export class FolotoyFrontEnd implements DeviceFrontEnd {
         return void this.onLogin(s, m.params);
       case "press_small_btn":
         return void this.onButton(s, m.params);
-      default:
-        log.info("toy event not handled", { sn: m.sn, identifier: m.identifier, params: m.params });
+      default: {
+        // said once per toy and identifier (a toy could send thousands)
+        const seen = `${m.sn}:${m.identifier.slice(0, 64)}`;
+        if (this.unhandledLogged.size >= 1000) this.unhandledLogged.clear();
+        (this.unhandledLogged.has(seen) ? log.debug : log.info)("toy event not handled", { sn: m.sn, identifier: m.identifier, params: m.params });
+        this.unhandledLogged.add(seen);
+      }
     }
   }
 
@@ -214,6 +266,7 @@ export class FolotoyFrontEnd implements DeviceFrontEnd {
     this.pipeline.turns.cancel(FRONT_END, s.sn, "the toy logged in again");
     this.setRole(s, toInt(params.role) ?? this.tokens.get(s.sn)?.role ?? s.role);
     const token = this.tokens.tokenFor(s.sn);
+    if (token === undefined) return; // tokens.json is full; the store said so in the log
     const { host, why } = advertisedHost(this.addresses, s);
     this.tokens.update(s.sn, { host, role: s.role });
     this.commands.send(s.sn, "updatetoken", { token });
@@ -256,7 +309,7 @@ export class FolotoyFrontEnd implements DeviceFrontEnd {
     try {
       const voice = this.pipeline.turns.voiceFor(role);
       const url = await this.speak(s, await this.pipeline.lines.get(role.start_text, voice, role.speed), "start");
-      if (url) this.commands.send(s.sn, "updatestartvoice", { url });
+      if (url) this.commands.send(s.sn, "updatestartvoice", { url, keyCode: s.role, etag: etagOf(url) });
     } catch (e) {
       metrics.countError("toy_greeting");
       log.error("cannot make the role's greeting", { sn: s.sn, role: key, error: (e as Error).message });
@@ -277,7 +330,8 @@ export class FolotoyFrontEnd implements DeviceFrontEnd {
     const s = this.session(sn);
     const { role } = this.pipeline.turns.role({ frontEnd: FRONT_END, device: sn, role: String(toInt(params.role) ?? s.role) });
     try {
-      const url = await this.speak(s, await this.pipeline.say(params.text, this.pipeline.turns.voiceFor(role), role.speed), "play");
+      const voice = this.pipeline.voices.toSay(this.pipeline.turns.voiceFor(role), params.text); // the role's voice, if it can say the text
+      const url = await this.speak(s, await this.pipeline.say(params.text, voice, role.speed), "play");
       if (!url) return refuse("the text produced no audio");
       this.commands.send(sn, identifier, { url }, { msgId });
     } catch (e) {
@@ -316,13 +370,73 @@ export class FolotoyFrontEnd implements DeviceFrontEnd {
       turns: this.pipeline.turns,
       store: this.store,
       role: s.role,
+      timeoutMs: s.replyTimeoutMs(this.config.toy.reply_timeout_seconds * 1000),
       recording: rec,
       send: (identifier, params) => this.commands.send(s.sn, identifier, params),
       mirror: this.config.toy.integration_mirror ? (identifier, params) => this.commands.mirror(s.sn, identifier, params) : undefined,
       url: (name) => `${audioBase(this.addresses, s)}/audio/${name}`,
     });
-    const tracked = job.finally(() => this.running.delete(tracked));
+    this.turnsBySn.set(rec.sn, (this.turnsBySn.get(rec.sn) ?? 0) + 1);
+    const tracked = job.finally(() => {
+      this.running.delete(tracked);
+      const left = (this.turnsBySn.get(rec.sn) ?? 1) - 1;
+      if (left > 0) this.turnsBySn.set(rec.sn, left);
+      else this.turnsBySn.delete(rec.sn);
+    });
     this.running.add(tracked);
+  }
+
+  /**
+   * Whether a toy's new recording may be received: at most [toy] max_recordings toys at once have
+   * a recording received or a turn running (a toy's new recording replaces its own). Toys that
+   * just appeared share half of those places, so made-up toys can never crowd out the toys in use.
+   */
+  private admit(sn: string): boolean {
+    const busy = this.assembler.receiving();
+    for (const other of this.turnsBySn.keys()) busy.add(other);
+    if (busy.has(sn)) return true;
+    const max = this.config.toy.max_recordings;
+    let admitted = busy.size < max;
+    if (admitted && !this.established(sn)) {
+      let newcomers = 0;
+      for (const other of busy) if (!this.established(other)) newcomers++;
+      admitted = newcomers < Math.max(1, Math.floor(max / 2));
+    }
+    if (!admitted) metrics.countError("toy_busy");
+    return admitted;
+  }
+
+  /** Listed in known_toys, or known since before this start or for ESTABLISHED_AFTER_MS. */
+  private established(sn: string): boolean {
+    if (sn in this.config.toy.known_toys) return true;
+    const issuedAt = this.tokens.get(sn)?.issuedAt ?? Infinity;
+    return issuedAt < this.startedAt || Date.now() - issuedAt >= ESTABLISHED_AFTER_MS;
+  }
+
+  /** A recording that was turned away ended: the toy hears the role's "ask me again" line, not silence. */
+  private async tellBusy(rec: RefusedRecording) {
+    if (this.stopped) return;
+    const s = this.session(rec.sn);
+    log.warn("too many recordings at once ([toy] max_recordings): a toy was asked to try again", { sn: rec.sn, max: this.config.toy.max_recordings });
+    try {
+      const { role } = this.pipeline.turns.role({ frontEnd: FRONT_END, device: s.sn, role: String(s.role) });
+      const voice = this.pipeline.turns.voiceFor(role);
+      const text = lineText("trouble", role.language ?? undefined);
+      const key = `${voice}|${role.speed ?? 1}|${text}`;
+      let kept = this.busyLines.get(key);
+      // reused for half its time to live: made once, not once per refused recording
+      if (!kept || Date.now() - kept.at > (this.config.toy.audio_ttl_seconds * 1000) / 2) {
+        const audio = await this.pipeline.lines.get(text, voice, role.speed);
+        if (!audio) return;
+        if (this.busyLines.size >= 32) this.busyLines.clear();
+        kept = { name: await this.store.save("voice", await toyMp3(audio)), at: Date.now() };
+        this.busyLines.set(key, kept);
+      }
+      this.commands.send(s.sn, "audioplay", { recordingId: rec.recordingId, order: 1, url: `${audioBase(this.addresses, s)}/audio/${kept.name}` });
+      this.commands.send(s.sn, "audioplay_cmd", { recordingId: rec.recordingId, total: 1 });
+    } catch (e) {
+      log.error("cannot tell a toy to try again", { sn: rec.sn, error: (e as Error).message });
+    }
   }
 
   /** Audio stored as one MP3 for the toy; its URL. */

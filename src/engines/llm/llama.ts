@@ -1,12 +1,30 @@
 // The LLM with node-llama-cpp: one model, one context with N sequences, a bounded queue.
-import { getLlama, LlamaChat, type ChatHistoryItem, type Llama, type LlamaContext, type LlamaGrammar, type LlamaModel } from "node-llama-cpp";
+import {
+  getLlama,
+  isChatModelResponseFunctionCall,
+  LlamaChat,
+  resolveChatWrapper,
+  type ChatHistoryItem,
+  type ChatModelFunctionCall,
+  type ChatModelFunctions,
+  type ChatWrapper,
+  type ChatWrapperGenerateContextStateOptions,
+  type ChatWrapperGeneratedContextState,
+  type Llama,
+  type LlamaContext,
+  type LlamaGrammar,
+  type LlamaModel,
+} from "node-llama-cpp";
 import { BadRequest, Busy, Cancelled, NotReady } from "../../errors.ts";
 import { logger } from "../../log.ts";
 import { metrics } from "../../metrics.ts";
 import type { LlmModel } from "../../models/types.ts";
-import type { ChatMessage, ChatOptions, ChatResult, Llm, LlmReservation } from "../types.ts";
+import type { ChatMessage, ChatOptions, ChatResult, Llm, LlmReservation, ToolCall, ToolCallDelta } from "../types.ts";
 
 const log = logger("llm");
+
+/** Waiting devices' turns served in a row before a waiting HTTP request gets a sequence. */
+const DEVICE_STREAK = 4;
 
 export interface LlamaCppSettings {
   threads: number;
@@ -20,6 +38,8 @@ export interface LlamaCppSettings {
 /** A context sequence plus the chat evaluator bound to it; pinned to a conversation while it has one. */
 interface Slot {
   chat: LlamaChat;
+  /** The chat wrapper of `chat`, switched per request to force a tool call. */
+  wrapper: ToolChoiceWrapper;
   conversationId?: string;
   busy: boolean;
   lastUsed: number;
@@ -56,6 +76,8 @@ class Place implements LlmReservation {
 
 interface Waiter {
   conversationId?: string;
+  /** Device requests are served before the others. */
+  device: boolean;
   resolve: (slot: Slot) => void;
   reject: (error: Error) => void;
 }
@@ -64,8 +86,16 @@ export class LlamaCppLlm implements Llm {
   private readonly slots: Slot[];
   private readonly waiters: Waiter[] = [];
   private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
-  /** Places taken: requests running, waiting for a sequence, or reserved; at most sequences + maxQueue. */
+  readonly supportsTools = true;
+  /**
+   * Places taken: requests running, waiting for a sequence, or reserved; at most sequences +
+   * maxQueue for HTTP requests, and as many again for devices' (toys') turns, so that HTTP load
+   * can never leave a toy without a place.
+   */
   private admitted = 0;
+  private admittedDevices = 0;
+  /** Sequences handed to waiting device requests in a row (see release). */
+  private devicesInARow = 0;
   private closed = false;
 
   private constructor(
@@ -75,11 +105,11 @@ export class LlamaCppLlm implements Llm {
     private readonly context: LlamaContext,
     private readonly settings: LlamaCppSettings,
   ) {
-    this.slots = Array.from({ length: settings.sequences }, () => ({
-      chat: new LlamaChat({ contextSequence: context.getSequence() }),
-      busy: false,
-      lastUsed: 0,
-    }));
+    this.slots = Array.from({ length: settings.sequences }, () => {
+      // The wrapper node-llama-cpp picks for the model ("auto"), able to force a function call.
+      const wrapper = toolChoiceWrapper(resolveChatWrapper(model));
+      return { chat: new LlamaChat({ contextSequence: context.getSequence(), chatWrapper: wrapper }), wrapper, busy: false, lastUsed: 0 };
+    });
   }
 
   static async load(model: LlmModel, settings: LlamaCppSettings): Promise<LlamaCppLlm> {
@@ -109,12 +139,12 @@ export class LlamaCppLlm implements Llm {
     return this.context.contextSize;
   }
 
-  countPromptTokens(messages: ChatMessage[]): number {
-    return this.promptTokens(this.slots[0]!.chat, toHistory(messages));
+  countPromptTokens(messages: ChatMessage[], tools?: Pick<ChatOptions, "tools" | "toolChoice">): number {
+    return this.promptTokens(this.slots[0]!.chat, toHistory(messages), tools ? toolPlan(tools).functions : undefined);
   }
 
-  reserve(): LlmReservation {
-    return this.takePlace();
+  reserve(opts: { priority?: "device" } = {}): LlmReservation {
+    return this.takePlace(false, opts.priority === "device");
   }
 
   get queueDepth(): number {
@@ -132,7 +162,7 @@ export class LlamaCppLlm implements Llm {
   /** Generates a reply, calling onText with each piece of text as it is produced. */
   async chat(messages: ChatMessage[], opts: ChatOptions, onText: (chunk: string) => void): Promise<ChatResult> {
     const given = opts.reservation instanceof Place && opts.reservation.owner === this && opts.reservation.use() ? opts.reservation : undefined;
-    const place = given ?? this.takePlace(true); // throws Busy when every place is taken
+    const place = given ?? this.takePlace(true, opts.priority === "device"); // throws Busy when every place is taken
     try {
       if (opts.signal?.aborted) throw new Cancelled();
       return await this.generate(messages, opts, onText);
@@ -142,15 +172,35 @@ export class LlamaCppLlm implements Llm {
   }
 
   private async generate(messages: ChatMessage[], opts: ChatOptions, onText: (chunk: string) => void): Promise<ChatResult> {
-    const grammar = await this.grammarFor(opts);
-    const slot = await this.acquire(opts.conversationId, opts.signal);
+    const tools = toolPlan(opts);
+    if (tools.functions && !tools.force && (opts.grammar || opts.jsonSchema)) {
+      throw new BadRequest(
+        "A grammar or JSON schema cannot be combined with tools the model may call (node-llama-cpp constrains one or the other); force a call with tool_choice, or leave the tools out.",
+        opts.jsonSchema ? "response_format" : "grammar",
+      );
+    }
+    // A forced call has no text for a grammar to shape.
+    const grammar = tools.functions ? undefined : await this.grammarFor(opts);
+    const slot = await this.acquire(opts.conversationId, opts.priority === "device", opts.signal);
     try {
       const history = toHistory(messages);
-      const promptTokens = this.promptTokens(slot.chat, history);
+      const promptTokens = this.promptTokens(slot.chat, history, tools.functions);
       // Never past the end of the sequence: node-llama-cpp would silently drop the start of the conversation.
       const maxTokens = Math.max(1, Math.min(opts.maxTokens ?? this.settings.maxTokens, this.tokensPerConversation - promptTokens));
       let generatedTokens = 0;
       let first = true;
+      const calls = new ToolCallCollector(opts.onToolCall);
+      const meter = slot.chat.sequence.tokenMeter.getState();
+      slot.wrapper.forceCall = tools.force;
+      const functionCalling = tools.functions
+        ? {
+            functions: tools.functions,
+            documentFunctionParams: true,
+            maxParallelFunctionCalls: opts.parallelToolCalls === false ? 1 : undefined,
+            onFunctionCallParamsChunk: calls.onParamsChunk,
+            onFunctionCall: calls.onCall,
+          }
+        : { grammar };
       const response = await slot.chat.generateResponse(history, {
         onTextChunk: (text) => {
           if (first) {
@@ -168,7 +218,7 @@ export class LlamaCppLlm implements Llm {
         temperature: opts.temperature ?? this.settings.temperature,
         topP: opts.topP,
         seed: opts.seed,
-        grammar,
+        ...(functionCalling as { grammar?: LlamaGrammar }),
         customStopTriggers: opts.stop?.length ? opts.stop : undefined,
         repeatPenalty:
           opts.frequencyPenalty || opts.presencePenalty
@@ -176,15 +226,20 @@ export class LlamaCppLlm implements Llm {
             : undefined,
       });
       if (opts.signal?.aborted) throw new Cancelled();
+      // onToken sees only the text; the meter counts the tokens of tool calls too.
+      if (tools.functions) generatedTokens = Math.max(generatedTokens, slot.chat.sequence.tokenMeter.diff(meter).usedOutputTokens);
+      const toolCalls = calls.complete();
       return {
         finishReason: response.metadata.stopReason === "maxTokens" ? "length" : "stop",
         promptTokens,
         completionTokens: Math.min(generatedTokens, maxTokens),
+        ...(toolCalls.length ? { toolCalls } : {}),
       };
     } catch (e) {
       if (opts.signal?.aborted) throw new Cancelled();
       throw e;
     } finally {
+      slot.wrapper.forceCall = false;
       this.release(slot);
     }
   }
@@ -197,9 +252,11 @@ export class LlamaCppLlm implements Llm {
     await this.llama.dispose();
   }
 
-  private promptTokens(chat: LlamaChat, history: ChatHistoryItem[]): number {
+  private promptTokens(chat: LlamaChat, history: ChatHistoryItem[], functions?: ChatModelFunctions): number {
     try {
-      const state = chat.chatWrapper.generateContextState({ chatHistory: [...history, { type: "model", response: [] }] });
+      // As generateResponse renders it: the reply continues a last model turn (after tool results) or starts a new one.
+      const chatHistory = history.at(-1)?.type === "model" ? history : [...history, { type: "model" as const, response: [] }];
+      const state = chat.chatWrapper.generateContextState({ chatHistory, availableFunctions: functions, documentFunctionParams: functions ? true : undefined });
       return state.contextText.tokenize(this.model.tokenizer).length;
     } catch {
       return history.reduce((n, item) => n + this.countTokens(item.type === "model" ? item.response.map(String).join("") : String(item.text)), 0);
@@ -228,26 +285,30 @@ export class LlamaCppLlm implements Llm {
     }
   }
 
-  /** A place for one request (running or waiting), or Busy at once; `inUse` for chat's own. */
-  private takePlace(inUse = false): Place {
+  /** A place for one request (running or waiting), or Busy at once; `inUse` for chat's own; devices count apart. */
+  private takePlace(inUse: boolean, device: boolean): Place {
     if (this.closed) throw new Cancelled("shutting down");
-    if (this.admitted >= this.settings.sequences + this.settings.maxQueue) {
+    if ((device ? this.admittedDevices : this.admitted) >= this.settings.sequences + this.settings.maxQueue) {
       throw new Busy(`the language model is busy (${this.waiters.length} requests waiting); try again shortly`);
     }
-    this.admitted++;
-    const place = new Place(this, () => this.admitted--);
+    const place = device ? new Place(this, () => this.admittedDevices--) : new Place(this, () => this.admitted--);
+    if (device) this.admittedDevices++;
+    else this.admitted++;
     if (inUse) place.use();
     return place;
   }
 
   /** Waits for a sequence; admission was decided by the caller's place. */
-  private acquire(conversationId: string | undefined, signal?: AbortSignal): Promise<Slot> {
+  private acquire(conversationId: string | undefined, device: boolean, signal?: AbortSignal): Promise<Slot> {
     if (this.closed) return Promise.reject(new Cancelled("shutting down"));
     const slot = this.freeSlotFor(conversationId);
     if (slot) return this.take(slot, conversationId);
     return new Promise<Slot>((resolve, reject) => {
-      const waiter: Waiter = { conversationId, resolve, reject };
-      this.waiters.push(waiter);
+      const waiter: Waiter = { conversationId, device, resolve, reject };
+      // devices' turns wait ahead of every HTTP request (in order among themselves)
+      const firstHttp = device ? this.waiters.findIndex((w) => !w.device) : -1;
+      if (firstHttp >= 0) this.waiters.splice(firstHttp, 0, waiter);
+      else this.waiters.push(waiter);
       metrics.setQueueDepth("llm", this.waiters.length);
       signal?.addEventListener(
         "abort",
@@ -284,12 +345,15 @@ export class LlamaCppLlm implements Llm {
   private release(slot: Slot) {
     slot.busy = false;
     slot.lastUsed = performance.now();
-    for (let i = 0; i < this.waiters.length; i++) {
-      const waiter = this.waiters[i]!;
+    // Devices' turns wait at the front, but after DEVICE_STREAK of them in a row an HTTP request
+    // that has been waiting goes next: toys come first without shutting HTTP out entirely.
+    const order = this.devicesInARow >= DEVICE_STREAK ? [...this.waiters.filter((w) => !w.device), ...this.waiters.filter((w) => w.device)] : this.waiters;
+    for (const waiter of order) {
       const next = this.freeSlotFor(waiter.conversationId);
       if (next) {
-        this.waiters.splice(i, 1);
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
         metrics.setQueueDepth("llm", this.waiters.length);
+        this.devicesInARow = waiter.device ? this.devicesInARow + 1 : 0;
         this.take(next, waiter.conversationId).then(waiter.resolve, waiter.reject);
         return;
       }
@@ -297,8 +361,133 @@ export class LlamaCppLlm implements Llm {
   }
 }
 
+/**
+ * Messages as node-llama-cpp's chat history. An assistant message's tool calls (with their
+ * results) follow its text in the same model turn, and the text of the assistant message after
+ * them continues that turn: that is how the chat wrappers render a call, its result and the
+ * answer that uses it.
+ */
 function toHistory(messages: ChatMessage[]): ChatHistoryItem[] {
-  return messages.map((m) =>
-    m.role === "assistant" ? { type: "model", response: [m.content] } : { type: m.role, text: m.content },
+  const history: ChatHistoryItem[] = [];
+  for (const m of messages) {
+    if (m.role !== "assistant") {
+      history.push({ type: m.role, text: m.content });
+      continue;
+    }
+    const calls: ChatModelFunctionCall[] = (m.toolCalls ?? []).map((call) => ({
+      type: "functionCall",
+      name: call.name,
+      params: parseJson(call.arguments, {}),
+      result: call.result === undefined ? undefined : parseJson(call.result, call.result),
+    }));
+    const previous = history.at(-1);
+    if (previous?.type === "model" && isChatModelResponseFunctionCall(previous.response.at(-1))) {
+      previous.response.push(...(m.content ? [m.content] : []), ...calls);
+    } else {
+      history.push({ type: "model", response: calls.length ? [...(m.content ? [m.content] : []), ...calls] : [m.content] });
+    }
+  }
+  return history;
+}
+
+function parseJson(text: string, fallback: unknown): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return fallback;
+  }
+}
+
+/**
+ * The functions node-llama-cpp is given for a request, and whether the reply must start with a
+ * call: "required" offers every tool and forces a call; a named tool offers only that one (the
+ * call grammar then allows only its name); "none" offers none.
+ */
+function toolPlan(opts: Pick<ChatOptions, "tools" | "toolChoice">): { functions?: ChatModelFunctions; force: boolean } {
+  const choice = opts.toolChoice ?? "auto";
+  if (!opts.tools?.length || choice === "none") return { force: false };
+  const offered = typeof choice === "object" ? opts.tools.filter((t) => t.name === choice.name) : opts.tools;
+  if (typeof choice === "object" && !offered.length) throw new BadRequest(`tool_choice names the function "${choice.name}", which is not among the tools.`, "tool_choice");
+  const functions: ChatModelFunctions = Object.fromEntries(
+    offered.map((t) => [t.name, { description: t.description, params: t.parameters as ChatModelFunctions[string]["params"] }]),
   );
+  return { functions, force: choice !== "auto" };
+}
+
+/**
+ * The chat wrapper node-llama-cpp chose for the model, with one switch: while `forceCall` is on,
+ * its context state says function calling is "initially engaged" with nothing that disengages
+ * it (node-llama-cpp's ChatWrapperGeneratedContextState contract), so node-llama-cpp puts the
+ * call prefix in the context and the reply starts with a call: the function name constrained to
+ * the offered functions, then the arguments to that function's parameters schema. Everything
+ * else is the model's own wrapper (a prototype-chained view, so its settings and renderings are
+ * unchanged; the rendered prompt is the same either way).
+ */
+interface ToolChoiceWrapper extends ChatWrapper {
+  forceCall: boolean;
+}
+
+function toolChoiceWrapper(inner: ChatWrapper): ToolChoiceWrapper {
+  const wrapper = Object.create(inner) as ToolChoiceWrapper;
+  wrapper.forceCall = false;
+  wrapper.generateContextState = function (this: ToolChoiceWrapper, options: ChatWrapperGenerateContextStateOptions): ChatWrapperGeneratedContextState {
+    const state = inner.generateContextState.call(this, options);
+    if (!this.forceCall || Object.keys(options.availableFunctions ?? {}).length === 0) return state;
+    return {
+      contextText: state.contextText,
+      stopGenerationTriggers: state.stopGenerationTriggers,
+      ignoreStartText: "ignoreStartText" in state ? state.ignoreStartText : undefined,
+      functionCall: { initiallyEngaged: true, disengageInitiallyEngaged: [] },
+    };
+  };
+  return wrapper;
+}
+
+/**
+ * Tool calls as node-llama-cpp generates them, kept as ToolCalls and passed on as deltas for
+ * streaming: the id and name first, then the arguments' text as it comes. The call grammar ends
+ * the arguments with newlines that are not part of them, so trailing whitespace is held back
+ * until something follows it.
+ */
+class ToolCallCollector {
+  private readonly calls: (ToolCall & { raw: string; done: boolean })[] = [];
+  private completed = 0;
+
+  constructor(private readonly onDelta?: (delta: ToolCallDelta) => void) {}
+
+  readonly onParamsChunk = (chunk: { callIndex: number; functionName: string; paramsChunk: string }) => {
+    const call = this.start(chunk.callIndex, chunk.functionName);
+    call.raw += chunk.paramsChunk;
+    this.advance(chunk.callIndex, call.raw.trimEnd());
+  };
+
+  readonly onCall = (functionCall: { functionName: string; params?: unknown }) => {
+    const index = this.completed++;
+    const call = this.start(index, functionCall.functionName);
+    // A function without parameters generates no argument text.
+    if (!call.arguments) this.advance(index, functionCall.params === undefined ? "{}" : JSON.stringify(functionCall.params));
+    call.done = true;
+  };
+
+  /** The calls generated whole (a reply cut by max_tokens may end inside one). */
+  complete(): ToolCall[] {
+    return this.calls.filter((c) => c.done).map(({ id, name, arguments: args }) => ({ id, name, arguments: args }));
+  }
+
+  private start(index: number, name: string) {
+    let call = this.calls[index];
+    if (!call) {
+      call = this.calls[index] = { id: `call_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`, name, arguments: "", raw: "", done: false };
+      this.onDelta?.({ index, id: call.id, name, arguments: "" });
+    }
+    return call;
+  }
+
+  private advance(index: number, text: string) {
+    const call = this.calls[index]!;
+    if (text.length <= call.arguments.length) return;
+    const delta = text.slice(call.arguments.length);
+    call.arguments = text;
+    this.onDelta?.({ index, arguments: delta });
+  }
 }
