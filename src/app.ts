@@ -186,5 +186,6 @@ function status(config: LoadedConfig, engines: Engines | undefined, reasons: str
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
     ready: reasons.length === 0,
     reasons,
+    upstreams: engines ? remoteHealth(engines)?.upstreams : undefined,
   };
 }

@@ -35,6 +35,8 @@ export interface StatusSnapshot {
   ready: boolean;
   /** Why Hearth is not ready (empty when ready), e.g. ["loading models"]. */
   reasons: string[];
+  /** Engines that run on other machines ([stt]/[llm]/[tts] backend = "remote"): each server's state. */
+  upstreams?: Record<string, { url: string; state: string; latencyMs: number | null; requests: number; errors: number; lastError: string | null }[]>;
   /**
    * What the device front ends listen on (their `listening()`, merged), e.g. { mqtt: 1883, udp: 8085 };
    * `mqtt` is the broker's URL when an external broker is configured, 0 while still starting.

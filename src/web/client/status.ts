@@ -68,7 +68,17 @@ function renderCards(s: StatusSnapshot, toys: ToyStatus[]) {
     card("Memory", formatBytes(s.memory.rss), "resident", "card-memory"),
     card("Up for", formatDuration(s.uptimeSeconds), "", "card-uptime"),
     card("Toys", String(connected), `connected, ${toys.length} known`, "card-toys"),
+    ...Object.entries(s.upstreams ?? {}).map(([engine, servers]) => upstreamCard(engine, servers)),
   );
+}
+
+/** An engine that runs on other machines: how many of its servers are up, and each one's state. */
+function upstreamCard(engine: string, servers: NonNullable<StatusSnapshot["upstreams"]>[string]) {
+  const up = servers.filter((u) => u.state === "up" || u.state === "busy").length;
+  const detail = servers
+    .map((u) => `${u.url.replace(/^https?:\/\//, "")}: ${u.state}${u.latencyMs !== null ? `, ${Math.round(u.latencyMs)} ms` : ""}${u.state === "down" && u.lastError ? ` (${u.lastError})` : ""}`)
+    .join("; ");
+  return card(`${engine.toUpperCase()} servers`, `${up} of ${servers.length} up`, detail, `card-upstream-${engine}`, up ? "ok" : "bad");
 }
 
 const LOOPBACK = /^(localhost|127(\.\d+){3}|\[?::1\]?)$/i;

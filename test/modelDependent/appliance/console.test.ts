@@ -75,6 +75,12 @@ function fixedDeps() {
     uptimeSeconds: 3 * 3600 + 25 * 60,
     ready: true,
     reasons: [],
+    upstreams: {
+      llm: [
+        { url: "http://192.168.1.50:8080/v1", state: "up", latencyMs: 41.6, requests: 12, errors: 0, lastError: null },
+        { url: "http://192.168.1.51:8080/v1", state: "down", latencyMs: null, requests: 3, errors: 3, lastError: "connect ECONNREFUSED" },
+      ],
+    },
   };
   const now = Date.now();
   const toys: ToyStatus[] = [
@@ -423,6 +429,9 @@ describe("console pages in Chromium", () => {
     expect(await page.locator("#card-models .value").innerText()).toBe("pi");
     expect(await page.locator("#card-memory .value").innerText()).toBe("812 MB");
     expect(await page.locator("#card-uptime .value").innerText()).toBe("3 h 25 min");
+    // an engine on other machines: how many of its servers are up, and each one's state
+    expect(await page.locator("#card-upstream-llm .value").innerText()).toBe("1 of 2 up");
+    expect(await page.locator("#card-upstream-llm .sub").innerText()).toBe("192.168.1.50:8080/v1: up, 42 ms; 192.168.1.51:8080/v1: down (connect ECONNREFUSED)");
     expect(await page.locator("#ready").innerText()).toBe("ready");
 
     // pairing: this page's host with the ports Hearth reports (not a hard-coded 1883); open the panel (closed once a toy is known)
@@ -850,6 +859,8 @@ describe("a toy's page", () => {
       await page.fill("#controls-nickname", "Bunny");
       await page.fill("#controls-limit", "30");
       expect(await saved(page)).toEqual({ nickname: "Bunny", dailyLimitMinutes: 30 });
+      // the page redraws its title from Hearth's answer to the save, a moment after the request
+      await page.waitForFunction((sn) => document.getElementById("history-title")?.innerText === `Bunny ${sn}`, SN, { timeout: 5000 });
       expect(await page.locator("#history-title").innerText()).toBe(`Bunny ${SN}`);
       expect(await page.locator("#history-title small").innerText()).toBe(SN);
       expect(await page.locator("#controls-usage").innerText()).toBe("Used today: 12.5 min of 30");

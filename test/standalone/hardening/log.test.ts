@@ -1,19 +1,21 @@
 // Logs carry values from outside (a toy's JSON, a client's text): a line stays short and on one
 // line whatever it is given, and a warning repeated in a flood is logged a few times, then counted.
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { formatLine, logger, MAX_LINE_CHARS, MAX_VALUE_CHARS, REPEAT_LIMIT, resetLogRepeats } from "../../../src/log.ts";
+import { formatLine, logger, MAX_LINE_CHARS, MAX_VALUE_CHARS, REPEAT_LIMIT, resetLogRepeats, setLogLevel } from "../../../src/log.ts";
 
 let lines: string[] = [];
 const original = { log: console.log, error: console.error };
 beforeEach(() => {
   lines = [];
   resetLogRepeats();
+  setLogLevel("info"); // other test files in the same run quiet the log; these tests read it
   console.log = (line: string) => lines.push(line);
   console.error = (line: string) => lines.push(line);
 });
 afterEach(() => {
   console.log = original.log;
   console.error = original.error;
+  setLogLevel("warn");
 });
 
 test("a huge untrusted value is cut, and a line never grows past MAX_LINE_CHARS", () => {
