@@ -239,11 +239,12 @@ install_packages() {
   command -v "$NODE" >/dev/null || missing+=(nodejs)
   command -v npm >/dev/null || missing+=(npm) # NodeSource's nodejs ships npm itself: never add Debian's on top
   local p
-  for p in tar bzip2 ca-certificates; do
+  # ffmpeg: phone recordings (m4a/AAC, AIFF, AMR) uploaded for transcription have no WASM decoder
+  for p in tar bzip2 ca-certificates ffmpeg; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   if [ ${#missing[@]} -eq 0 ]; then
-    info "all present: node $("$NODE" --version), npm $(npm --version), tar, bzip2, ca-certificates"
+    info "all present: node $("$NODE" --version), npm $(npm --version), tar, bzip2, ca-certificates, ffmpeg"
     return
   fi
   info "missing: ${missing[*]}"

@@ -9,6 +9,7 @@ import { OggOpusDecoder } from "ogg-opus-decoder";
 import { OpusDecoder } from "opus-decoder";
 import { BadRequest, HearthError, TooLarge, UnsupportedMedia } from "../errors.ts";
 import { concatSamples } from "./bytes.ts";
+import { decodeWithFfmpeg, ffmpegAvailable } from "./ffmpeg.ts";
 import { mixToMono } from "./mono.ts";
 import { StreamingResampler } from "./resample.ts";
 import { decodeWav } from "./wav.ts";
@@ -19,7 +20,8 @@ export type AudioFormat = "wav" | "mp3" | "ogg/opus" | "ogg/vorbis" | "ogg/flac"
 export interface DecodedAudio {
   samples: Float32Array;
   sampleRate: number;
-  format: AudioFormat;
+  /** The container/codec, or "ffmpeg: <what it was>" when the system's ffmpeg decoded it. */
+  format: AudioFormat | `ffmpeg: ${string}`;
 }
 
 export interface DecodeHint {
@@ -41,7 +43,7 @@ export interface DecodeHint {
 }
 
 export const SUPPORTED_INPUT_FORMATS =
-  "WAV (8/16/24/32-bit PCM, 32/64-bit float), MP3, Ogg Opus, Ogg Vorbis, FLAC, Ogg FLAC, WebM/Matroska with Opus";
+  "WAV (8/16/24/32-bit PCM, 32/64-bit float, mu-law, A-law), MP3, Ogg Opus, Ogg Vorbis, FLAC, Ogg FLAC, WebM/Matroska with Opus";
 
 /** Formats we recognise but cannot decode, to say what the file is. */
 type Unsupported = { unsupported: string };
@@ -106,8 +108,12 @@ export async function decodeAudio(bytes: Uint8Array, hint?: DecodeHint): Promise
     );
   }
   if (typeof format === "object") {
+    if (ffmpegAvailable()) {
+      const decoded = await decodeWithFfmpeg(bytes, `${format.unsupported} audio${describe(hint)}`, hint?.maxSeconds);
+      return { ...decoded, format: `ffmpeg: ${format.unsupported}` };
+    }
     throw new UnsupportedMedia(
-      `${format.unsupported} audio${describe(hint)} is not supported (no decoder on this device). Supported formats: ${SUPPORTED_INPUT_FORMATS}`,
+      `${format.unsupported} audio${describe(hint)} needs ffmpeg, which is not installed on this device (sudo apt-get install ffmpeg), or convert it to one of: ${SUPPORTED_INPUT_FORMATS}`,
       "file",
     );
   }

@@ -14,6 +14,9 @@ export interface DecodedWav {
 
 const FORMAT_PCM = 1;
 const FORMAT_FLOAT = 3;
+/** G.711, as telephone systems and some phones record: 8 bits per sample, logarithmic. */
+const FORMAT_ALAW = 6;
+const FORMAT_MULAW = 7;
 const FORMAT_EXTENSIBLE = 0xfffe;
 
 /** Size written into the header of a WAV whose length is not known yet (streaming). */
@@ -78,9 +81,10 @@ function pcmToMono(
   if (sampleRate < 1 || sampleRate > 1_000_000) throw new BadRequest(`WAV file has an invalid sample rate ${sampleRate}`, "file");
   const isInt = format === FORMAT_PCM && (bits === 8 || bits === 16 || bits === 24 || bits === 32);
   const isFloat = format === FORMAT_FLOAT && (bits === 32 || bits === 64);
-  if (!isInt && !isFloat) {
+  const isG711 = (format === FORMAT_MULAW || format === FORMAT_ALAW) && bits === 8;
+  if (!isInt && !isFloat && !isG711) {
     throw new BadRequest(
-      `WAV encoding not supported (format code ${format}, ${bits} bits); use PCM 8/16/24/32-bit integer or 32/64-bit float`,
+      `WAV encoding not supported (format code ${format}, ${bits} bits); use PCM 8/16/24/32-bit integer, 32/64-bit float, or 8-bit mu-law/A-law`,
       "file",
     );
   }
@@ -102,6 +106,8 @@ function pcmToMono(
 }
 
 function sampleReader(view: DataView, format: number, bits: number): (at: number) => number {
+  if (format === FORMAT_MULAW) return (at) => mulaw(view.getUint8(at)) / 32768;
+  if (format === FORMAT_ALAW) return (at) => alaw(view.getUint8(at)) / 32768;
   if (format === FORMAT_FLOAT) {
     return bits === 32 ? (at) => view.getFloat32(at, true) : (at) => view.getFloat64(at, true);
   }
@@ -115,6 +121,22 @@ function sampleReader(view: DataView, format: number, bits: number): (at: number
     default:
       return (at) => view.getInt32(at, true) / 2147483648;
   }
+}
+
+/** G.711 mu-law byte -> 16-bit linear sample (ITU-T G.711). */
+function mulaw(byte: number): number {
+  const u = ~byte & 0xff;
+  const magnitude = ((((u & 0x0f) << 3) + 0x84) << ((u & 0x70) >> 4)) - 0x84;
+  return u & 0x80 ? -magnitude : magnitude;
+}
+
+/** G.711 A-law byte -> 16-bit linear sample (ITU-T G.711). */
+function alaw(byte: number): number {
+  const a = byte ^ 0x55;
+  const exponent = (a & 0x70) >> 4;
+  let magnitude = ((a & 0x0f) << 4) + 8;
+  if (exponent !== 0) magnitude = (magnitude + 0x100) << (exponent - 1);
+  return a & 0x80 ? magnitude : -magnitude;
 }
 
 /** A 44-byte header for 16-bit PCM mono. Pass WAV_UNKNOWN_SIZE when streaming. */

@@ -3,11 +3,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { MPEGDecoder } from "mpg123-decoder";
 import OpenAI, { toFile } from "openai";
 import sherpa from "sherpa-onnx-node";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { decodeWav, encodeWav } from "../../../src/audio/wav.ts";
 import { collectAudio } from "../../../src/pipeline/speak.ts";
 import type { Hearth } from "../../../src/app.ts";
-import { readAudioFile, startTestHearth, transcripts, wordErrorRate } from "../../support/hearth.ts";
+import { AUDIO, readAudioFile, startTestHearth, transcripts, wordErrorRate } from "../../support/hearth.ts";
 import { concatSamples } from "../../../src/audio/bytes.ts";
 import { floatToS16le, s16leToFloat } from "../../../src/audio/pcm.ts";
 import type { LlmReservation } from "../../../src/engines/types.ts";
@@ -99,6 +101,23 @@ describe("transcriptions", () => {
     expect(result.segments!.length).toBeGreaterThan(1);
     expect(result.segments!.at(-1)!.end).toBeGreaterThan(long.length / 16000 - 3); // reaches the end of the audio
   }, 120_000);
+
+  test.skipIf(!Bun.which("ffmpeg"))("phone recordings: an iPhone-style m4a (AAC) and a telephone mu-law WAV transcribe like the original", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hearth-phone-"));
+    try {
+      const source = join(AUDIO, "utt01.wav");
+      for (const [name, args] of [["memo.m4a", ["-c:a", "aac", "-f", "ipod"]], ["call.wav", ["-c:a", "pcm_mulaw", "-ar", "8000"]]] as const) {
+        const out = join(dir, name);
+        const made = Bun.spawnSync(["ffmpeg", "-loglevel", "error", "-y", "-i", source, ...args, out]);
+        expect(made.exitCode).toBe(0);
+        const result = await client.audio.transcriptions.create({ file: await toFile(readFileSync(out), name), model: "whisper-1" });
+        // 8 kHz telephone audio costs Whisper tiny a word or so; the words must still be there
+        expect(wordErrorRate((await transcripts()).get("utt01.wav")!, result.text)).toBeLessThanOrEqual(0.2);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   test("silence gives an empty transcript instead of an invented one", async () => {
     const result = await client.audio.transcriptions.create({ file: await toFile(await readAudioFile("silence-2s.wav"), "s.wav"), model: "whisper-1" });
