@@ -4,7 +4,7 @@ import type { ApiDeps } from "./deps.ts";
 import { getModel, listModels } from "./models.ts";
 import { createResponse, deleteResponse, getResponse } from "./responses.ts";
 import { speech } from "./speech.ts";
-import { transcriptions } from "./transcriptions.ts";
+import { transcriptions, translations } from "./transcriptions.ts";
 import { listVoices, putVoiceMap } from "./voices.ts";
 import type { Routes } from "../http/routes.ts";
 
@@ -13,6 +13,7 @@ export function apiRoutes(deps: ApiDeps): Routes {
     "/v1/models": { GET: (req) => listModels(req, deps) },
     "/v1/models/:id": { GET: (req) => getModel(req, deps) },
     "/v1/audio/transcriptions": { POST: (req) => transcriptions(req, deps) },
+    "/v1/audio/translations": { POST: (req) => translations(req, deps) },
     "/v1/chat/completions": { POST: (req) => chatCompletions(req, deps) },
     "/v1/responses": { POST: (req) => createResponse(req, deps) },
     "/v1/responses/:id": { GET: (req) => getResponse(req, deps), DELETE: (req) => deleteResponse(req, deps) },

@@ -19,7 +19,24 @@ const fields = z.object({
   "timestamp_granularities[]": z.array(z.enum(["segment", "word"])).optional(),
 });
 
-export async function transcriptions(req: Request, deps: ApiDeps): Promise<Response> {
+/**
+ * POST /v1/audio/translations: English text from speech in any language the model knows. Only a
+ * model that can translate (multilingual Whisper) does; others get a 400 saying so, before the
+ * upload is read.
+ */
+export async function translations(req: Request, deps: ApiDeps): Promise<Response> {
+  const { stt } = deps.engines();
+  if (!stt.canTranslate) {
+    throw new BadRequest(
+      `The installed speech model (${stt.id}) cannot translate: /v1/audio/translations needs a multilingual Whisper model. Use /v1/audio/transcriptions for text in the spoken language.`,
+      "model",
+      "translation_unsupported",
+    );
+  }
+  return transcriptions(req, deps, "translate");
+}
+
+export async function transcriptions(req: Request, deps: ApiDeps, task: "transcribe" | "translate" = "transcribe"): Promise<Response> {
   const maxBytes = deps.config.http.max_upload_mb * 1e6;
   checkLength(req, maxBytes);
   const type = req.headers.get("content-type") ?? "";
@@ -65,7 +82,7 @@ export async function transcriptions(req: Request, deps: ApiDeps): Promise<Respo
       maxSampleRate: STT_RATE,
     });
     handedOver = params.stream === "true";
-    return await transcribe(req, engines, audio, language, params, release);
+    return await transcribe(req, engines, audio, language, task, params, release);
   } finally {
     if (!handedOver) release();
   }
@@ -83,6 +100,7 @@ async function transcribe(
   engines: ReturnType<ApiDeps["engines"]>,
   audio: { samples: Float32Array; sampleRate: number },
   language: string | undefined,
+  task: "transcribe" | "translate",
   params: z.infer<typeof fields>,
   release: () => void,
 ): Promise<Response> {
@@ -101,6 +119,7 @@ async function transcribe(
         };
         const result = await engines.stt.transcribe(audio.samples, audio.sampleRate, {
           language,
+          task,
           signal: sse.signal,
           onSegment: (segment) => delta((sent ? " " : "") + segment.text),
         });
@@ -113,7 +132,7 @@ async function transcribe(
     });
   }
 
-  const result = await engines.stt.transcribe(audio.samples, audio.sampleRate, { language, signal: req.signal });
+  const result = await engines.stt.transcribe(audio.samples, audio.sampleRate, { language, task, signal: req.signal });
   metrics.observeStage("stt", (performance.now() - started) / 1000, "api");
   return formatTranscript(result, params.response_format, params["timestamp_granularities[]"] ?? ["segment"]);
 }

@@ -31,6 +31,8 @@ export interface Transcript {
 
 export interface TranscribeOptions {
   language?: string;
+  /** "translate": English text from speech in another language (models that can: Stt.canTranslate). */
+  task?: "transcribe" | "translate";
   signal?: AbortSignal;
   /** Called with each piece as soon as it is decoded (streaming transcription). */
   onSegment?: (segment: TranscriptSegment) => void;
@@ -188,6 +190,8 @@ export interface Stt {
   readonly languages: string[];
   /** Mono audio at any rate; no speech gives an empty text. */
   transcribe(samples: Float32Array, sampleRate: number, opts?: TranscribeOptions): Promise<Transcript>;
+  /** Whether `task: "translate"` works (multilingual Whisper does; English-only and other models do not). */
+  readonly canTranslate?: boolean;
   close(): void;
 }
 

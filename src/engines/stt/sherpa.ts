@@ -27,6 +27,7 @@ export class SherpaStt implements Stt {
   private segmentTimes = false;
   /** The language hint the recognizer is configured with now ([stt] language until a turn asks for another). */
   private hint: string;
+  private task: "transcribe" | "translate" = "transcribe";
 
   private constructor(
     readonly model: SttModel,
@@ -50,6 +51,10 @@ export class SherpaStt implements Stt {
 
   get id(): string {
     return this.model.id;
+  }
+
+  get canTranslate(): boolean {
+    return this.model.type === "whisper" && this.model.languages.length > 1;
   }
 
   get languages(): string[] {
@@ -83,7 +88,7 @@ export class SherpaStt implements Stt {
     let detected = language;
     for (const piece of pieces) {
       // Whisper's own segment times say which text goes with which stretch of speech when a piece holds several.
-      const result = await this.decode(piece.samples, opts.signal, this.model.type === "whisper" && piece.regions.length > 1, language);
+      const result = await this.decode(piece.samples, opts.signal, this.model.type === "whisper" && piece.regions.length > 1, language, opts.task === "translate" && this.canTranslate ? "translate" : "transcribe");
       if (result.lang) detected ||= normalizeLanguageTag(result.lang);
       const spans = splitAtPauses(audio, SAMPLE_RATE, piece.regions);
       const words = timeWords(pieceResult(result), piece.start, spans, stripAnnotations);
@@ -102,17 +107,18 @@ export class SherpaStt implements Stt {
    * piece is, but they slightly change what tiny models write, so a piece of one stretch of
    * speech is decoded exactly as without them.
    */
-  private decode(samples: Float32Array, signal: AbortSignal | undefined, segmentTimes: boolean, language: string): Promise<SherpaResult> {
+  private decode(samples: Float32Array, signal: AbortSignal | undefined, segmentTimes: boolean, language: string, task: "transcribe" | "translate"): Promise<SherpaResult> {
     // A role's or a request's language steers models that take a hint (SenseVoice, multilingual Whisper).
     const hint = this.model.languages.length > 1 && this.model.languages.includes(language) ? language : this.settings.language;
     return this.queue.run(async () => {
       if (signal?.aborted) throw new Cancelled();
-      if (segmentTimes !== this.segmentTimes || hint !== this.hint) {
-        const config = recognizerConfig(this.model, { ...this.settings, language: hint });
+      if (segmentTimes !== this.segmentTimes || hint !== this.hint || task !== this.task) {
+        const config = recognizerConfig(this.model, { ...this.settings, language: hint }, task);
         if (config.modelConfig.whisper) (config.modelConfig.whisper as Record<string, unknown>).enableSegmentTimestamps = segmentTimes ? 1 : 0;
         this.recognizer.setConfig(config);
         this.segmentTimes = segmentTimes;
         this.hint = hint;
+        this.task = task;
       }
       const stream = this.recognizer.createStream();
       stream.acceptWaveform({ sampleRate: SAMPLE_RATE, samples });
@@ -178,13 +184,13 @@ function normalizeLanguageTag(tag: string): string {
   return tag.replace(/[<|>]/g, "");
 }
 
-export function recognizerConfig(model: SttModel, settings: Pick<SherpaSttSettings, "threads" | "language">) {
+export function recognizerConfig(model: SttModel, settings: Pick<SherpaSttSettings, "threads" | "language">, task: "transcribe" | "translate" = "transcribe") {
   const f = model.files;
   const hint = settings.language !== "auto" ? settings.language : "";
   const modelConfig: Record<string, unknown> = { tokens: f.tokens, numThreads: settings.threads, provider: "cpu", debug: 0 };
   switch (model.type) {
     case "whisper":
-      modelConfig.whisper = { encoder: f.encoder, decoder: f.decoder, language: hint || (model.languages.length === 1 ? model.languages[0] : ""), task: "transcribe" };
+      modelConfig.whisper = { encoder: f.encoder, decoder: f.decoder, language: hint || (model.languages.length === 1 ? model.languages[0] : ""), task };
       break;
     case "sense_voice":
       modelConfig.senseVoice = { model: f.model, language: hint, useInverseTextNormalization: 1 };

@@ -119,6 +119,14 @@ describe("transcriptions", () => {
     }
   });
 
+  test("translations: an English-only model says clearly that it cannot translate (400), naming the model", async () => {
+    const error: any = await client.audio.translations.create({ file: await toFile(await readAudioFile("utt01.wav"), "utt01.wav"), model: "whisper-1" }).catch((e) => e);
+    expect(error.status).toBe(400);
+    expect(error.error).toMatchObject({ code: "translation_unsupported", param: "model" });
+    expect(error.error.message).toContain(hearth.engines.stt.id);
+    expect(error.error.message).toContain("multilingual Whisper");
+  });
+
   test("silence gives an empty transcript instead of an invented one", async () => {
     const result = await client.audio.transcriptions.create({ file: await toFile(await readAudioFile("silence-2s.wav"), "s.wav"), model: "whisper-1" });
     expect(result.text).toBe("");
