@@ -18,6 +18,7 @@ import {
 import { BadRequest, Busy, Cancelled, NotReady } from "../../errors.ts";
 import { logger } from "../../log.ts";
 import { metrics } from "../../metrics.ts";
+import { Place } from "./place.ts";
 import type { LlmModel } from "../../models/types.ts";
 import type { ChatMessage, ChatOptions, ChatResult, Llm, LlmReservation, ToolCall, ToolCallDelta } from "../types.ts";
 
@@ -43,35 +44,6 @@ interface Slot {
   conversationId?: string;
   busy: boolean;
   lastUsed: number;
-}
-
-/** A place among the running and waiting requests (Llm.reserve); chat takes it over with `use`. */
-class Place implements LlmReservation {
-  private state: "held" | "in use" | "released" = "held";
-  constructor(
-    readonly owner: LlamaCppLlm,
-    private readonly giveBack: () => void,
-  ) {}
-
-  release() {
-    if (this.state === "held") this.end();
-  }
-
-  /** Taken over by a chat call, which gives it back with `finish`; false if it was already released. */
-  use(): boolean {
-    if (this.state !== "held") return false;
-    this.state = "in use";
-    return true;
-  }
-
-  finish() {
-    if (this.state === "in use") this.end();
-  }
-
-  private end() {
-    this.state = "released";
-    this.giveBack();
-  }
 }
 
 interface Waiter {

@@ -8,6 +8,7 @@ import { logger } from "../../log.ts";
 import { UpstreamFailure } from "../remote/failure.ts";
 import { UpstreamPool, type Attempt } from "../remote/pool.ts";
 import { sseData } from "../remote/sse.ts";
+import { Place } from "./place.ts";
 import type { Upstream } from "../remote/upstream.ts";
 import type { ChatMessage, ChatOptions, ChatResult, Llm, LlmReservation } from "../types.ts";
 
@@ -35,30 +36,6 @@ export interface RemoteLlmSettings {
  */
 const BYTES_PER_TOKEN = 3;
 const MESSAGE_OVERHEAD = 4;
-
-/** A place among the requests running or waiting (Llm.reserve); chat takes it over. */
-class Place implements LlmReservation {
-  private state: "held" | "in use" | "released" = "held";
-  constructor(
-    readonly owner: RemoteLlm,
-    private readonly giveBack: () => void,
-  ) {}
-  release() {
-    if (this.state === "held") this.end();
-  }
-  use(): boolean {
-    if (this.state !== "held") return false;
-    this.state = "in use";
-    return true;
-  }
-  finish() {
-    if (this.state === "in use") this.end();
-  }
-  private end() {
-    this.state = "released";
-    this.giveBack();
-  }
-}
 
 export class RemoteLlm implements Llm {
   /** Places taken by HTTP requests, and apart from them by devices' turns (so HTTP load never leaves a toy without one). */
