@@ -11,7 +11,7 @@ import { freePort } from "../test/modelDependent/folotoy/helpers.ts";
 
 
 /** VmRSS and VmHWM in MB, or undefined once the process is gone. */
-function readRss(pid: number): { rss: number; hwm: number } | undefined {
+export function readRss(pid: number): { rss: number; hwm: number } | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
     const kb = (key: string) => Number(status.match(new RegExp(`^${key}:\\s+(\\d+) kB`, "m"))?.[1] ?? NaN);

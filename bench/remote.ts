@@ -23,6 +23,7 @@ import { buildMessages } from "../src/pipeline/prompt.ts";
 import type { ChatMessage } from "../src/engines/types.ts";
 import { freePort } from "../test/modelDependent/folotoy/helpers.ts";
 import { installLlamaServer, remoteEnv, startLlamaServer, startUpstreamHearth, type Proc } from "../test/modelDependent/remote/helpers.ts";
+import { readRss } from "./memory.ts";
 import { verdict, type Row, type Section } from "./report.ts";
 import { BENCH_ROLE, REPLY_SENTENCES, ROOT, type BenchContext } from "./setup.ts";
 import { interleave, now, pairedDiffs, pairedRatios, round, stat, type Stat } from "./stats.ts";
@@ -216,16 +217,6 @@ async function toyTurns(ctx: BenchContext, front: Hearth): Promise<{ remote: Sta
   }
 }
 
-/** VmRSS and VmHWM of a process, in MB. */
-function readRss(pid: number): { rss: number; hwm: number } | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = (key: string) => Number(status.match(new RegExp(`^${key}:\\s+(\\d+) kB`, "m"))?.[1] ?? NaN);
-    return { rss: kb("VmRSS") / 1024, hwm: kb("VmHWM") / 1024 };
-  } catch {
-    return undefined;
-  }
-}
 
 /** utime + stime of a process, in ms (from /proc/<pid>/stat; clock ticks of 10 ms). */
 function cpuMs(pid: number): number {

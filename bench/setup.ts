@@ -10,7 +10,9 @@ import { resample } from "../src/audio/resample.ts";
 import { collectAudio } from "../src/pipeline/speak.ts";
 import { getProfile, loadManifest } from "../src/models/manifest.ts";
 import { checkProfile } from "../src/models/verify.ts";
-import { floorRecognizer, FloorLlm } from "./floor.ts";
+import { floorRecognizer, floorTranscribe, FloorLlm } from "./floor.ts";
+import { buildMessages } from "../src/pipeline/prompt.ts";
+import type { ChatMessage } from "../src/engines/types.ts";
 
 export const ROOT = resolve(import.meta.dir, "..");
 export const SHARED = resolve(ROOT, "../shared");
@@ -203,3 +205,20 @@ async function loadUtterances(audioDir: string | undefined, hearth: Hearth): Pro
   return { utterances, synthetic: true };
 }
 
+
+/**
+ * The first steps of a turn's floor, shared by the toy and xiaozhi sections: the utterance through
+ * the recognizer alone, then the prompt the pipeline would build for it with BENCH_ROLE.
+ */
+export async function floorPrompt(ctx: BenchContext, u: Utterance): Promise<{ stt: { text: string; ms: number }; messages: ChatMessage[] }> {
+  const stt = await floorTranscribe(ctx.recognizer, u.samples);
+  const { messages } = buildMessages({
+    role: BENCH_ROLE,
+    systemPrompt: ctx.config.toy.system_prompt,
+    history: [],
+    transcript: stt.text || u.reference,
+    countTokens: (t) => ctx.hearth.engines.llm.countTokens(t),
+    budgetTokens: 1e9,
+  });
+  return { stt, messages };
+}

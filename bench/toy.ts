@@ -9,8 +9,7 @@ import { collectAudio } from "../src/pipeline/speak.ts";
 import { splitSentences } from "../src/pipeline/sentences.ts";
 import { Channel } from "../src/util/channel.ts";
 import { verdict, type Row, type Section } from "./report.ts";
-import { floorTranscribe } from "./floor.ts";
-import { BENCH_ROLE, REPLY, REPLY_SENTENCES, type BenchContext, type Utterance } from "./setup.ts";
+import { BENCH_ROLE, floorPrompt, REPLY, REPLY_SENTENCES, type BenchContext, type Utterance } from "./setup.ts";
 import { now, pairedRatios, round, stat } from "./stats.ts";
 
 export const BENCH_SN = "benchtoy0001";
@@ -67,17 +66,8 @@ interface FloorRun {
 /** Each stage of a turn alone, directly, in sequence, on the same utterance. */
 async function floorTurn(ctx: BenchContext, u: Utterance): Promise<FloorRun> {
   const { toyMp3 } = await import("../src/devices/folotoy/audio-store.ts");
-  const { buildMessages } = await import("../src/pipeline/prompt.ts");
   const engines = ctx.hearth.engines;
-  const stt = await floorTranscribe(ctx.recognizer, u.samples);
-  const { messages } = buildMessages({
-    role: BENCH_ROLE,
-    systemPrompt: ctx.config.toy.system_prompt,
-    history: [],
-    transcript: stt.text || u.reference,
-    countTokens: (t) => engines.llm.countTokens(t),
-    budgetTokens: 1e9,
-  });
+  const { stt, messages } = await floorPrompt(ctx, u);
   // LLM: stream into the same sentence splitter the pipeline uses; note when the first sentence is complete
   const chunks = new Channel<string>();
   const sentences: string[] = [];

@@ -8,13 +8,11 @@ import { resample } from "../src/audio/resample.ts";
 import { Mp3Encoder } from "../src/audio/mp3.ts";
 import { OpusEncoder } from "../src/audio/opus.ts";
 import { downstreamEncoder, downstreamFrames } from "../src/devices/xiaozhi/opus.ts";
-import { buildMessages } from "../src/pipeline/prompt.ts";
 import { splitSentences } from "../src/pipeline/sentences.ts";
 import { collectAudio } from "../src/pipeline/speak.ts";
 import { Channel } from "../src/util/channel.ts";
-import { floorTranscribe } from "./floor.ts";
 import { verdict, type Row, type Section } from "./report.ts";
-import { BENCH_ROLE, type BenchContext, type Utterance } from "./setup.ts";
+import { BENCH_ROLE, floorPrompt, type BenchContext, type Utterance } from "./setup.ts";
 import { now, pairedRatios, round, stat } from "./stats.ts";
 
 const MAC = "aa:bb:cc:be:00:01";
@@ -30,15 +28,7 @@ interface FloorRun {
 /** Each stage of the turn up to its first audio frame, directly, in sequence, on the same utterance. */
 async function floorFirstFrame(ctx: BenchContext, u: Utterance): Promise<FloorRun> {
   const engines = ctx.hearth.engines;
-  const stt = await floorTranscribe(ctx.recognizer, u.samples);
-  const { messages } = buildMessages({
-    role: BENCH_ROLE,
-    systemPrompt: ctx.config.toy.system_prompt,
-    history: [],
-    transcript: stt.text || u.reference,
-    countTokens: (t) => engines.llm.countTokens(t),
-    budgetTokens: 1e9,
-  });
+  const { stt, messages } = await floorPrompt(ctx, u);
   const chunks = new Channel<string>();
   let first: string | undefined;
   let firstAt = NaN;

@@ -13,9 +13,9 @@ export const MODELS_FROM = resolve(process.env.HEARTH_MODELS_FROM ?? join(SHARED
 /** One models folder for the whole run, so the fixtures are copied once. */
 export const TEST_MODELS_DIR = resolve(process.env.HEARTH_TEST_MODELS_DIR ?? join(tmpdir(), "hearth-test-models"));
 
-export function testConfig(overrides: Record<string, string> = {}): LoadedConfig {
-  const stateDir = mkdtempSync(join(tmpdir(), "hearth-state-"));
-  return loadConfig(undefined, {
+/** The HEARTH_* settings of a test Hearth: the test profile, free ports on loopback, its own state folder. */
+export function testEnv(stateDir: string): Record<string, string> {
+  return {
     HEARTH_MODELS_PROFILE: "test",
     HEARTH_MODELS_FROM: MODELS_FROM,
     HEARTH_MODELS_DIR: TEST_MODELS_DIR,
@@ -27,8 +27,11 @@ export function testConfig(overrides: Record<string, string> = {}): LoadedConfig
     HEARTH_LLM_SEQUENCES: "2",
     HEARTH_LLM_CONTEXT_SIZE: "2048",
     HEARTH_LOG_LEVEL: process.env.HEARTH_LOG_LEVEL ?? "warn",
-    ...overrides,
-  });
+  };
+}
+
+export function testConfig(overrides: Record<string, string> = {}): LoadedConfig {
+  return loadConfig(undefined, { ...testEnv(mkdtempSync(join(tmpdir(), "hearth-state-"))), ...overrides });
 }
 
 export async function startTestHearth(overrides: Record<string, string> = {}): Promise<Hearth> {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import mqtt from "mqtt";
 import { simulateToy } from "../../../scripts/lib/toy-simulator.ts";
 import { topics } from "../../../src/devices/folotoy/mqtt.ts";
-import { MODELS_FROM, TEST_MODELS_DIR } from "../../support/hearth.ts";
+import { testEnv } from "../../support/hearth.ts";
 import { ROOT } from "../../support/paths.ts";
 import { memoryOf } from "../../standalone/hardening/fixtures.ts";
 import { REPLY_SENTENCES, TEST_ROLES, UTT } from "../folotoy/helpers.ts";
@@ -39,16 +39,7 @@ export async function startChildHearth(env: Record<string, string> = {}, opts: {
     env: {
       ...process.env,
       PATH: `${ROOT}/node_modules/.bin:${process.env.PATH}`,
-      HEARTH_MODELS_PROFILE: "test",
-      HEARTH_MODELS_FROM: MODELS_FROM,
-      HEARTH_MODELS_DIR: TEST_MODELS_DIR,
-      HEARTH_STATE_DIR: stateDir,
-      HEARTH_HTTP_HOST: "127.0.0.1",
-      HEARTH_HTTP_PORT: "0",
-      HEARTH_MQTT_PORT: "0",
-      HEARTH_TOY_UDP_PORT: "0",
-      HEARTH_LLM_SEQUENCES: "2",
-      HEARTH_LLM_CONTEXT_SIZE: "2048",
+      ...testEnv(stateDir),
       HEARTH_LOG_LEVEL: "info",
       ...env,
     },
