@@ -82,6 +82,8 @@ export class FloorLlm {
       temperature: opts.temperature,
       seed: opts.seed,
       grammar,
+      // As the engine samples when a request gives no penalties (node-llama-cpp's default is a 1.1 repeat penalty).
+      repeatPenalty: false,
       onTextChunk: (chunk) => {
         const at = now();
         chunkTimes.push(at);

@@ -20,8 +20,8 @@ interface SseRun {
   completionTokens?: number;
 }
 
-/** POST /v1/chat/completions with stream: true; times every content chunk as it arrives. */
-export async function sseChat(url: string, body: Record<string, unknown>): Promise<SseRun> {
+/** POST /v1/chat/completions with stream: true; times every content chunk as it arrives (`onFirstContent` at the first). */
+export async function sseChat(url: string, body: Record<string, unknown>, onFirstContent?: () => void): Promise<SseRun> {
   const t0 = now();
   const res = await fetch(`${url}/v1/chat/completions`, {
     method: "POST",
@@ -49,6 +49,7 @@ export async function sseChat(url: string, body: Record<string, unknown>): Promi
         if (json.error) throw new Error(`chat stream error: ${json.error.message}`);
         const content = json.choices?.[0]?.delta?.content;
         if (content) {
+          if (!chunkTimes.length) onFirstContent?.();
           text += content;
           chunkTimes.push(at);
         }

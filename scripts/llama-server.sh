@@ -4,6 +4,7 @@
 #
 #   scripts/llama-server.sh --install   # make sure it is there; prints the command that runs it
 #   scripts/llama-server.sh ARGS...     # runs llama-server ARGS... (exec: the PID is llama-server's)
+#   scripts/llama-server.sh --tool NAME ARGS...   # another program of the same packages, e.g. llama-quantize
 #
 # A llama-server on the PATH is used as it is. Otherwise the packages (llama.cpp-tools, libllama0,
 # libggml0) are fetched with `apt-get download` and unpacked with `dpkg -x` into a private folder,
@@ -67,6 +68,20 @@ install() {
 }
 
 install
+if [ "${1:-}" = "--tool" ]; then
+  # The launcher runs .../llama-server "$@": the same command line with another program of llama.cpp-tools.
+  tool="${2:?--tool needs a program name, e.g. llama-quantize}"
+  shift 2
+  case "$tool" in */* | "") echo "llama-server.sh: --tool takes a program name" >&2; exit 2 ;; esac
+  tool_launcher="$cache/$tool"
+  if [ ! -x "$tool_launcher" ]; then
+    sed "s#/llama-server \"\\\$@\"#/$tool \"\\\$@\"#" "$launcher" >"$tool_launcher.tmp"
+    chmod +x "$tool_launcher.tmp"
+    if ! grep -q "/$tool \"" "$tool_launcher.tmp"; then rm -f "$tool_launcher.tmp"; echo "llama-server.sh: cannot derive a launcher for $tool" >&2; exit 1; fi
+    mv "$tool_launcher.tmp" "$tool_launcher"
+  fi
+  exec "$tool_launcher" "$@"
+fi
 if [ "${1:-}" = "--install" ]; then
   echo "$launcher"
   exit 0
