@@ -4,7 +4,7 @@ import { startHearth } from "./app.ts";
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from "./config/load.ts";
 import { HearthError } from "./errors.ts";
 import { logger } from "./log.ts";
-import { notifyReady, notifyStatus, notifyStopping, startWatchdog } from "./systemd-notify.ts";
+import { extendStartTimeout, notifyReady, notifyStatus, notifyStopping, startWatchdog } from "./systemd-notify.ts";
 
 const log = logger("main");
 /** EX_CONFIG: the unit does not restart on it, since only a config edit helps. */
@@ -16,7 +16,10 @@ try {
   const config = loadConfig(values.config!);
   startWatchdog();
   void notifyStatus("Loading models");
+  // A first start may download the models for a long while (with retries when offline).
+  const stopExtending = extendStartTimeout(() => "Starting: fetching or loading the models (the console shows progress)");
   const hearth = await startHearth(config);
+  stopExtending();
   await notifyReady(`Serving ${hearth.url}`);
   let stopping = false;
   const shutdown = async (signal: string) => {

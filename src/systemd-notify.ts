@@ -73,6 +73,21 @@ export function notifyStatus(text: string): Promise<boolean> {
 }
 
 /**
+ * While Hearth is still starting (fetching a profile's models can take longer than the unit's
+ * TimeoutStartSec, and it keeps retrying without internet while the console shows why), asks
+ * systemd for `everyMs` x 2.5 more start time every `everyMs`, with a status line, so it is not
+ * killed and restarted mid-download. Returns a function that stops asking; call it once ready.
+ */
+export function extendStartTimeout(status: () => string, everyMs = 60_000): () => void {
+  if (!enabled()) return () => {};
+  const extend = () => void send([`EXTEND_TIMEOUT_USEC=${Math.round(everyMs * 2.5 * 1000)}`, `STATUS=${clean(status())}`]);
+  extend();
+  const timer = setInterval(extend, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/**
  * When the unit sets WatchdogSec=, systemd passes WATCHDOG_USEC and, from READY=1 on, kills
  * Hearth if it does not hear WATCHDOG=1 within that time. Pings every half period from the
  * event loop, so a wedged event loop gets Hearth restarted. Call once, at start (pings before

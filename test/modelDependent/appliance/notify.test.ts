@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { notifyReady, notifyStatus, notifyStopping, startWatchdog } from "../../../src/systemd-notify.ts";
+import { extendStartTimeout, notifyReady, notifyStatus, notifyStopping, startWatchdog } from "../../../src/systemd-notify.ts";
 
 const LISTENER = `
 import json, socket, struct, sys
@@ -108,6 +108,18 @@ test("the watchdog pings WATCHDOG=1 every half period while running, and stops w
   expect(pings).toBeLessThanOrEqual(7);
   await Bun.sleep(500);
   expect(messages().filter((m) => m === "WATCHDOG=1").length).toBe(pings);
+});
+
+test("while starting, the start timeout is extended every period with a status, until stopped", async () => {
+  const stop = extendStartTimeout(() => "Starting: fetching the models", 200);
+  await Bun.sleep(700);
+  stop();
+  await Bun.sleep(300);
+  const extensions = messages().filter((m) => m.startsWith("EXTEND_TIMEOUT_USEC="));
+  expect(extensions.length).toBeGreaterThanOrEqual(3); // at once, then every 0.2 s
+  expect(extensions[0]).toBe("EXTEND_TIMEOUT_USEC=500000\nSTATUS=Starting: fetching the models");
+  await Bun.sleep(500);
+  expect(messages().filter((m) => m.startsWith("EXTEND_TIMEOUT_USEC=")).length).toBe(extensions.length);
 });
 
 test("a watchdog meant for another PID is left alone", async () => {
