@@ -25,6 +25,7 @@ export async function benchConcurrency(ctx: BenchContext, opts: { turns?: number
   const details: Record<string, unknown> = {};
   const notes: string[] = [];
   let fourToyProblems: string[] | undefined;
+  const firstAudioMedian: Record<number, number> = {};
   for (const n of LEVELS) {
     const t0 = now();
     const results = await Promise.all(
@@ -53,6 +54,7 @@ export async function benchConcurrency(ctx: BenchContext, opts: { turns?: number
     const med = (f: (rec: any) => number | undefined) => round(stat(records.map(f).filter((x): x is number => typeof x === "number")).median);
     const stages = { turns: records.length, sttMs: med((rec) => rec.timings?.sttMs), firstTokenMs: med((rec) => rec.timings?.firstTokenMs), firstAudioMs: med((rec) => rec.timings?.firstAudioMs), totalMs: med((rec) => rec.timings?.totalMs), errors: records.filter((rec) => rec.error).map((rec) => rec.error) };
     const first = stat(turns.map((t) => t.timings.firstAudioplayMs ?? NaN));
+    firstAudioMedian[n] = first.median;
     const last = stat(turns.map((t) => t.timings.lastAudioplayMs ?? NaN));
     const speechS = turns.reduce((s, t) => s + t.timings.speechMs / 1000, 0);
     const replyS = turns.reduce((s, t) => s + t.mp3s.reduce((x: number, m: any) => x + (m.seconds || 0), 0), 0);
@@ -92,6 +94,45 @@ export async function benchConcurrency(ctx: BenchContext, opts: { turns?: number
     );
     ctx.log(`concurrency ${n}: first audioplay ${round(first.median)} ms, ${problems.length} problems`);
   }
+  // Overloaded: more toys at once than the LLM has places for devices' turns (sequences +
+  // max_queue). A child who hears nothing thinks the toy is broken: every turn must be heard, as a
+  // reply or as a short friendly line.
+  const crowd = ctx.config.llm.sequences + ctx.config.llm.max_queue + 2;
+  const t0 = now();
+  const crowded = await Promise.all(
+    Array.from({ length: crowd }, (_, k) =>
+      simulateToy({ mqtt: ctx.toy!.mqttUrl, sn: `benchcrowd${String(k).padStart(3, "0")}`, role: 1, files: [files[k % files.length]!.file], pace: 1, replyTimeoutMs: 120_000 }).catch(
+        (e) => ({ sn: `benchcrowd${k}`, turns: [], ok: false, error: (e as Error).message }) as any,
+      ),
+    ),
+  );
+  const crowdTurns = crowded.flatMap((r: any) => r.turns as any[]);
+  const silent = crowded.length - crowdTurns.filter((t) => t.audioplays.length > 0).length;
+  const crowdRecords = ctx.toy.recentTurns(500).filter((rec) => String(rec.sn).startsWith("benchcrowd"));
+  const outcomes: Record<string, number> = {};
+  for (const rec of crowdRecords) outcomes[rec.outcome ?? "?"] = (outcomes[rec.outcome ?? "?"] ?? 0) + 1;
+  rows.push({
+    area: "Toys",
+    metric: `${crowd} toys at once (more than the LLM's ${crowd - 2} places for toys): turns the child heard nothing in`,
+    unit: "turns",
+    server: { median: silent, min: silent, max: silent, n: 1 },
+    target: "0",
+    verdict: verdict(silent === 0),
+    note: Object.entries(outcomes).map(([k, v]) => `${v} ${k}`).join(", "),
+  });
+  details.overload = { toys: crowd, wallSeconds: round((now() - t0) / 1000, 2), silent, outcomes, firstAudioplayMs: crowdTurns.map((t) => t.timings.firstAudioplayMs), errors: crowded.filter((r: any) => r.error).map((r: any) => r.error) };
+  ctx.log(`concurrency overload ${crowd}: ${silent} silent turns`);
+
+  // No thread cliff: n toys at once may each wait for the others, but no worse than n times one toy.
+  const growth = firstAudioMedian[4]! / firstAudioMedian[1]!;
+  rows.push({
+    area: "Toys",
+    metric: "4 toys vs 1: median speech end -> 1st audioplay",
+    unit: "x",
+    server: { median: round(growth, 2), min: round(growth, 2), max: round(growth, 2), n: 1 },
+    target: "<= 4 (no faster than the load)",
+    verdict: verdict(Number.isFinite(growth) && growth <= 4),
+  });
   notes.unshift(
     `Each toy (simulateToy from src/toy/simulator.ts, its own SN) logs in over MQTT, then speaks ${turnsPerToy} different utterances one after the other in real time over UDP, waiting for each whole reply (3 sentences pinned by the role's grammar) and downloading every MP3. All toys start together; throughput = turns completed / wall time (it includes the speaking time, as with real children). Engines: STT and TTS one job at a time, LLM ${ctx.config.llm.sequences} sequences.`,
   );

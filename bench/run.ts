@@ -1,26 +1,34 @@
 // Runs the benchmark sections against one in-process Hearth and writes the results.
 import { benchConcurrency } from "./concurrency.ts";
+import { benchFirstClause } from "./first-clause.ts";
+import { benchListen } from "./listen.ts";
 import { benchLlm } from "./llm.ts";
 import { benchMemory } from "./memory.ts";
 import { benchMp3Section } from "./mp3.ts";
 import { benchRemote } from "./remote.ts";
 import { benchSafety } from "./safety.ts";
+import { benchStandin } from "./standin.ts";
 import { environment, loadNow, table, writeResults, type Section } from "./report.ts";
 import { setup, type BenchContext } from "./setup.ts";
 import { benchStt } from "./stt.ts";
 import { benchToy } from "./toy.ts";
 import { benchTts } from "./tts.ts";
+import { benchWarm } from "./warm.ts";
 import { benchXiaozhi } from "./xiaozhi.ts";
 
-export const SECTIONS = ["stt", "llm", "tts", "mp3", "toy", "xiaozhi", "concurrency", "memory", "safety", "remote"] as const;
+export const SECTIONS = ["stt", "listen", "llm", "standin", "tts", "mp3", "toy", "clause", "warm", "xiaozhi", "concurrency", "memory", "safety", "remote"] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
 const RUNNERS: Record<SectionName, (ctx: BenchContext) => Promise<Omit<Section, "seconds">>> = {
   stt: benchStt,
+  listen: benchListen,
   llm: benchLlm,
+  standin: benchStandin,
   tts: benchTts,
   mp3: benchMp3Section,
   toy: benchToy,
+  clause: benchFirstClause,
+  warm: benchWarm,
   xiaozhi: benchXiaozhi,
   concurrency: (ctx) => benchConcurrency(ctx),
   memory: benchMemory,
@@ -28,7 +36,7 @@ const RUNNERS: Record<SectionName, (ctx: BenchContext) => Promise<Omit<Section, 
   remote: benchRemote,
 };
 
-const TITLES: Record<SectionName, string> = { stt: "STT", llm: "LLM", tts: "TTS", mp3: "MP3", toy: "Toy turn", xiaozhi: "xiaozhi", concurrency: "Concurrency", memory: "Memory", safety: "Safety", remote: "Remote engines" };
+const TITLES: Record<SectionName, string> = { stt: "STT", listen: "Listen", llm: "LLM", standin: "Stand-in LLM", tts: "TTS", mp3: "MP3", toy: "Toy turn", clause: "First clause", warm: "Warm prompts", xiaozhi: "xiaozhi", concurrency: "Concurrency", memory: "Memory", safety: "Safety", remote: "Remote engines" };
 
 export interface RunOptions {
   profile: string;

@@ -4,7 +4,8 @@
 import { checkInput, checkOutput } from "../src/pipeline/safety/check.ts";
 import { RULES } from "../src/pipeline/safety/rules.ts";
 import { SAFETY_CATEGORIES } from "../src/pipeline/safety/types.ts";
-import { loadModelSentences, loadPrompts, outputRates, pct, promptRates, rate, type Count } from "../test/redteam/corpus.ts";
+import { CLAUSE_MARKS } from "../src/pipeline/sentences.ts";
+import { earlyClauseRates, loadModelSentences, loadPrompts, outputRates, pct, promptRates, rate, type Count } from "../test/redteam/corpus.ts";
 import { table, verdict, type Row, type Section } from "./report.ts";
 import { round, stat, type Stat } from "./stats.ts";
 
@@ -42,6 +43,10 @@ export async function benchSafety(): Promise<Omit<Section, "seconds">> {
   const tune = promptRates(prompts);
   const hold = promptRates(holdout);
   const tuneOut = outputRates(outputs);
+  // [toy] first_clause_words as shipped: what speaking a first clause early lets through.
+  const firstClause = { marks: CLAUSE_MARKS, minWords: 6 };
+  const earlyTune = earlyClauseRates(outputs, firstClause);
+  const earlyHold = earlyClauseRates(holdoutOutputs, firstClause);
   const holdOut = outputRates(holdoutOutputs);
 
   // ---- latency ----
@@ -100,6 +105,9 @@ export async function benchSafety(): Promise<Omit<Section, "seconds">> {
     { area: "Safety", metric: `added per turn (1 transcript + ${TURN_SENTENCES} sentences), median`, unit: "µs", server: usStat(turnUs), target: "< 20 ms", verdict: verdict(percentile(turnUs, 50) / 1000 < 20) },
     { area: "Safety", metric: "added per turn, p99", unit: "µs", server: one(round(percentile(turnUs, 99), 1)), target: "< 20 ms", verdict: verdict(turnMsP99 < 20) },
     { area: "Safety", metric: "checkInput on a 4096-character message", unit: "µs", server: usStat(longUs), verdict: "INFO" },
+    { area: "Safety", metric: counted("unsafe sentences whose early first clause would be spoken, tuning", earlyTune.unsafeClauseSpoken), unit: "%", server: percent(earlyTune.unsafeClauseSpoken), target: "0%", verdict: verdict(earlyTune.unsafeClauseSpoken.hit === 0) },
+    { area: "Safety", metric: counted("unsafe sentences whose early first clause would be spoken, holdout", earlyHold.unsafeClauseSpoken), unit: "%", server: percent(earlyHold.unsafeClauseSpoken), target: "0%", verdict: verdict(earlyHold.unsafeClauseSpoken.hit === 0) },
+    { area: "Safety", metric: counted("safe sentences whose early clause waits for the whole sentence, tuning + holdout", both(earlyTune.safeClauseHeld, earlyHold.safeClauseHeld)), unit: "%", server: percent(both(earlyTune.safeClauseHeld, earlyHold.safeClauseHeld)), verdict: "INFO", note: "costs only the early start" },
   ];
 
   const notes = [

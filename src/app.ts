@@ -10,6 +10,7 @@ import type { DeviceFrontEnd } from "./devices/types.ts";
 import { closeEngines, loadEngines, remoteHealth } from "./engines/load.ts";
 import type { Engines } from "./engines/types.ts";
 import { SileroSpeechStreams } from "./engines/vad/silero-stream.ts";
+import { PAUSE_SECONDS } from "./pipeline/listen.ts";
 import { NotReady } from "./errors.ts";
 import type { Routes } from "./http/routes.ts";
 import { HttpServer } from "./http/server.ts";
@@ -18,7 +19,8 @@ import { ConsoleAuth } from "./http/session.ts";
 import { logger, setLogLevel } from "./log.ts";
 import { lanHost, urlHost } from "./util/network.ts";
 import { renderMetrics } from "./metrics.ts";
-import { ensureModels } from "./models/ensure.ts";
+import { ensureModelsPatiently, type PatientOptions } from "./models/ensure.ts";
+import { ModelFetchTracker, type ModelFetchSnapshot } from "./models/fetch-status.ts";
 import { startPipeline, type Pipeline } from "./pipeline/pipeline.ts";
 import { webRoutes, type StatusSnapshot } from "./web/routes.ts";
 
@@ -38,17 +40,27 @@ export interface Hearth {
   stop(): Promise<void>;
 }
 
-/** Starts everything and resolves once every model is loaded and every listener is up. */
-export async function startHearth(config: LoadedConfig): Promise<Hearth> {
+export interface StartOptions {
+  /** How missing models are fetched (tests: a manifest of local URLs, short waits). */
+  models?: PatientOptions;
+}
+
+/**
+ * Starts everything and resolves once every model is loaded and every listener is up. While
+ * models are fetched the console and /health already answer; a fetch that fails for want of the
+ * internet or the USB stick is tried again (the Status page says what is wrong and what to do).
+ */
+export async function startHearth(config: LoadedConfig, options: StartOptions = {}): Promise<Hearth> {
   setLogLevel(config.log.level);
   const startedAt = Date.now();
+  const modelFetch = new ModelFetchTracker();
   let engines: Engines | undefined;
   let pipeline: Pipeline | undefined;
   const devices: DeviceFrontEnd[] = [];
   let devicesStarted = false;
 
   const notReadyReasons = (): string[] => {
-    if (!engines || !pipeline) return ["loading models"];
+    if (!engines || !pipeline) return [fetchReason(modelFetch.snapshot())];
     if (!devicesStarted) return ["starting the device listeners (MQTT, UDP)"];
     return devices.flatMap((d) => d.ready().reasons);
   };
@@ -60,16 +72,26 @@ export async function startHearth(config: LoadedConfig): Promise<Hearth> {
   const consoleAuth = new ConsoleAuth({ password: config.console.password, apiKeys: config.http.api_keys });
   const consoleRoutes = webRoutes({
     auth: consoleAuth,
-    status: () => status(config, engines, notReadyReasons(), startedAt),
+    status: () => ({ ...status(config, engines, notReadyReasons(), startedAt), modelFetch: engines ? undefined : modelFetch.snapshot() }),
     listening: () => Object.assign({}, ...devices.map((d) => d.listening())),
     models: { dir: config.models.dir, profile: () => engines?.profile },
     turns: (query) => pipeline?.conversations.turns(query) ?? [],
-    toys: () => devices.flatMap((d) => d.devices().map((t) => ({ ...t, frontEnd: d.name, nickname: pipeline?.controls.get(d.name, t.sn).nickname }))),
+    toys: () =>
+      devices.flatMap((d) =>
+        d.devices().map((t) => {
+          const chosenRole = pipeline?.controls.role(d.name, t.sn);
+          return { ...t, frontEnd: d.name, nickname: pipeline?.controls.get(d.name, t.sn).nickname, role: chosenRole ? Number(chosenRole) : t.role, ownRole: t.role, chosenRole };
+        }),
+      ),
     roles: { read: () => running().roles.read(), write: (text) => running().roles.write(text) },
     controls: {
       get: (frontEnd, device) => controlsView(running(), frontEnd, device),
       set: (frontEnd, device, controls) => {
         running().controls.set(frontEnd, device, controls);
+        return controlsView(running(), frontEnd, device);
+      },
+      switchRole: (frontEnd, device, role) => {
+        running().switchRole(frontEnd, device, role ?? undefined);
         return controlsView(running(), frontEnd, device);
       },
     },
@@ -120,11 +142,13 @@ export async function startHearth(config: LoadedConfig): Promise<Hearth> {
     if (engines) await closeEngines(engines);
   };
   try {
-    const profile = await ensureModels(config);
+    const profile = await ensureModelsPatiently(config, modelFetch, options.models);
     engines = await loadEngines(config, profile);
     await prepareMp3Encoder();
     pipeline = startPipeline(config, engines);
-    folotoy = new FolotoyFrontEnd({ config, pipeline, httpPort: server.port });
+    // Recordings are recognized while they arrive: each stretch of speech as the speaker pauses (pipeline/listen.ts).
+    const pauses = new SileroSpeechStreams(engines.profile.vad, { threshold: config.vad.threshold, minSilenceSeconds: PAUSE_SECONDS, maxSpeechSeconds: config.vad.max_segment_seconds }).warm(4);
+    folotoy = new FolotoyFrontEnd({ config, pipeline, httpPort: server.port, pauses });
     devices.push(folotoy);
     if (config.xiaozhi.enabled) {
       const detectors = new SileroSpeechStreams(engines.profile.vad, {
@@ -132,11 +156,12 @@ export async function startHearth(config: LoadedConfig): Promise<Hearth> {
         minSilenceSeconds: config.xiaozhi.end_of_speech_seconds,
         maxSpeechSeconds: config.vad.max_segment_seconds,
       });
-      xiaozhi = new XiaozhiFrontEnd({ config, pipeline, httpPort: server.port, detectors });
+      xiaozhi = new XiaozhiFrontEnd({ config, pipeline, httpPort: server.port, detectors, pauses });
       devices.push(xiaozhi);
     }
     for (const d of devices) await d.start();
     devicesStarted = true;
+    void pipeline.warmer.warmRecent(devices.map((d) => d.name), config.llm.sequences); // after a restart
     server.setRoutes(routes(), Object.assign({}, ...devices.map((d) => d.sockets ?? {})));
   } catch (e) {
     await stopAll();
@@ -167,8 +192,16 @@ function controlsView(pipeline: Pipeline, frontEnd: string, device: string) {
     controls: controls.get(frontEnd, device),
     effective: controls.effective(frontEnd, device),
     usedTodayMinutes: Math.round(controls.usedToday(frontEnd, device) * 10) / 10,
+    role: controls.role(frontEnd, device),
     paused: controls.pause(frontEnd, device),
   };
+}
+
+/** Why Hearth is not ready while it has no engines: what the model fetch is doing. */
+function fetchReason(fetch: ModelFetchSnapshot | undefined): string {
+  if (fetch?.state === "fetching") return `fetching the models of profile ${fetch.profile}`;
+  if (fetch?.state === "failed") return `the models of profile ${fetch.profile} could not be fetched${fetch.retryAt ? " (trying again)" : ""}`;
+  return "loading models";
 }
 
 function status(config: LoadedConfig, engines: Engines | undefined, reasons: string[], startedAt: number): StatusSnapshot {

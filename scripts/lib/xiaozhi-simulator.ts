@@ -29,7 +29,8 @@ export interface SimTool {
   name: string;
   description: string;
   inputSchema: Record<string, unknown>;
-  call(args: Record<string, unknown>): string;
+  /** The tool's text; a tool may take its time (a promise). Throws (or rejects) for a failure (isError). */
+  call(args: Record<string, unknown>): string | Promise<string>;
 }
 
 export interface OtaAnswer {
@@ -514,11 +515,11 @@ export class SimXiaozhi {
     if (p.method === "tools/call") {
       const tool = this.tools.find((t) => t.name === p.params?.name);
       if (!tool) return reply({ error: { message: `Unknown tool: ${p.params?.name}` } });
-      try {
-        return reply({ result: { content: [{ type: "text", text: tool.call(p.params.arguments ?? {}) }], isError: false } });
-      } catch (e) {
-        return reply({ result: { content: [{ type: "text", text: (e as Error).message }], isError: true } });
-      }
+      void (async () => tool.call(p.params.arguments ?? {}))().then(
+        (text) => reply({ result: { content: [{ type: "text", text }], isError: false } }),
+        (e) => reply({ result: { content: [{ type: "text", text: (e as Error).message }], isError: true } }),
+      );
+      return;
     }
     reply({ error: { message: `Method not implemented: ${p.method}` } });
   }
@@ -557,7 +558,7 @@ export async function readSpeech(file: string): Promise<Float32Array> {
 }
 
 /** The tools every stock board has (mcp_server.cc AddCommonTools). */
-function defaultTools(device: SimXiaozhi): SimTool[] {
+export function defaultTools(device: SimXiaozhi): SimTool[] {
   return [
     {
       name: "self.get_device_status",

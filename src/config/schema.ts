@@ -85,6 +85,7 @@ export const configSchema = z.strictObject({
     max_queue: z.number().int().min(0).max(1000),
     max_tokens: z.number().int().min(1).max(32768),
     temperature: z.number().min(0).max(2),
+    warm_prompts: z.boolean(),
     ...engineBackend,
   }).superRefine(remoteNeedsUrls),
   tts: section({
@@ -113,6 +114,7 @@ export const configSchema = z.strictObject({
     roles_file: z.string().min(1),
     system_prompt: z.string(),
     sentence_separators: z.string().min(1),
+    first_clause_words: z.number().int().min(0).max(50),
     reply_timeout_seconds: z.number().min(1).max(600),
     reply_max_tokens: z.number().int().min(16).max(4096),
     max_turn_seconds: z.number().min(5).max(3600),

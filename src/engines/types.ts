@@ -143,6 +143,33 @@ export interface ChatResult {
   completionTokens: number;
   /** The tools the reply called, in order; absent or empty when it called none. */
   toolCalls?: ToolCall[];
+  /**
+   * Of `promptTokens`, those the conversation's context already held (an earlier turn, or a
+   * preload) and that were not evaluated again. Absent when the backend cannot tell.
+   */
+  cachedPromptTokens?: number;
+}
+
+export interface PreloadOptions {
+  /** The conversation whose next request will start with the messages (ChatOptions.conversationId). */
+  conversationId: string;
+  /** The tools that request will offer: their documentation is part of the prompt. */
+  tools?: ToolDefinition[];
+  /** Stops the preload (it also stops by itself for any real request). */
+  signal?: AbortSignal;
+}
+
+export interface PreloadResult {
+  /**
+   * "done": the prefix is in the conversation's context; "stopped": a real request came first
+   * (part of it may be there); "skipped": nothing was done (`reason` says why).
+   */
+  outcome: "done" | "stopped" | "skipped";
+  reason?: string;
+  /** Tokens of the prefix the conversation's next request will find evaluated. */
+  cachedTokens: number;
+  /** Of those, the ones this call evaluated (the rest were there already). */
+  evaluatedTokens: number;
 }
 
 export interface SynthesizeOptions {
@@ -224,6 +251,15 @@ export interface Llm {
   chat(messages: ChatMessage[], opts: ChatOptions, onText: (chunk: string) => void): Promise<ChatResult>;
   /** Drops the cached context kept for a conversation. */
   forgetConversation(conversationId: string): void;
+  /**
+   * Evaluates into the conversation's context the prompt its next request will start with:
+   * `prefix` is that request's messages before the user's new words (which it adds), so the
+   * request pays only for those. Always below real requests: it never waits for a context
+   * sequence, does nothing while a request runs, waits or holds a reservation, and stops for one
+   * that comes. Never throws. Absent on a backend that keeps no conversation's context here
+   * (remote servers keep their own prompt cache).
+   */
+  preloadConversation?(prefix: ChatMessage[], opts: PreloadOptions): Promise<PreloadResult>;
   close(): Promise<void>;
 }
 

@@ -22,6 +22,8 @@ export interface DownloadOptions {
   /** Approximate size, for progress when the server sends no length. */
   approxSize?: number;
   signal?: AbortSignal;
+  /** Told of each failed attempt that is retried: why, and the wait before the next one. */
+  onRetry?(reason: string, delayMs: number): void;
 }
 
 export interface DownloadResult {
@@ -62,14 +64,15 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
     } catch (e) {
       if (options.signal?.aborted) throw e;
       const message = (e as Error).message;
-      if (e instanceof Permanent) throw new ModelError(`cannot download ${label} from ${url}: ${message}`);
+      if (e instanceof Permanent) throw new ModelError(`cannot download ${label} from ${url}: ${message}`, { reason: message });
       failuresInARow = sizeOf(part) > before ? 1 : failuresInARow + 1; // progress restarts the count
       if (failuresInARow > retries || attempts >= 100) {
         const kept = sizeOf(part) > 0 ? `; the ${formatBytes(sizeOf(part))} already received are kept in ${part} and the next run resumes from there` : "";
-        throw new ModelError(`download of ${label} from ${url} failed after ${attempts} attempt${attempts > 1 ? "s" : ""}: ${message}${kept}`);
+        throw new ModelError(`download of ${label} from ${url} failed after ${attempts} attempt${attempts > 1 ? "s" : ""}: ${message}${kept}`, { reason: message });
       }
       const delay = Math.min(30_000, baseDelay * 2 ** (failuresInARow - 1));
       log.warn(`download of ${label} interrupted (${message}); retrying in ${(delay / 1000).toFixed(1)} s from byte ${sizeOf(part)}`);
+      options.onRetry?.(message, delay);
       await Bun.sleep(delay);
     }
   }

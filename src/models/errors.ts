@@ -20,9 +20,15 @@ export interface ModelProblem {
 export class ModelError extends NotReady {
   readonly fix: string | null;
   readonly problems: ModelProblem[];
-  constructor(message: string, options: { fix?: string | null; problems?: ModelProblem[] } = {}) {
+  /** Time may fix it (the internet comes back, the USB stick is plugged in): a starting Hearth tries again. */
+  readonly retryable: boolean;
+  /** The short technical cause (a failed download's last reason, e.g. "HTTP 503"), when there is one. */
+  readonly reason?: string;
+  constructor(message: string, options: { fix?: string | null; problems?: ModelProblem[]; retryable?: boolean; reason?: string } = {}) {
     super(options.fix ? `${message}. Fix: ${options.fix}` : message);
     this.fix = options.fix ?? null;
     this.problems = options.problems ?? [];
+    this.retryable = options.retryable ?? false;
+    this.reason = options.reason;
   }
 }

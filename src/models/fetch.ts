@@ -8,6 +8,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { logger } from "../log.ts";
 import { downloadFile, type DownloadOptions } from "./download.ts";
 import { ModelError, type ModelProblem } from "./errors.ts";
+import type { FetchObserver } from "./fetch-status.ts";
 import { describeFolder, readLock, writeLockEntry, type LockEntry } from "./lock.ts";
 import { downloadName, getProfile, loadManifest, pinOf, requiredPaths, type Manifest, type ModelEntry, type ModelKind } from "./manifest.ts";
 import { checkPinnedFile, checkPinnedHash, checkPinnedSize, type PinSource } from "./pin.ts";
@@ -24,7 +25,9 @@ export interface FetchOptions {
   /** Progress display (default "auto": a bar on a terminal, log lines otherwise). */
   progress?: ProgressMode | ProgressFactory;
   /** Download tuning (retries, timeouts, fetch implementation). */
-  download?: Omit<DownloadOptions, "progress" | "label" | "approxSize" | "signal">;
+  download?: Omit<DownloadOptions, "progress" | "label" | "approxSize" | "signal" | "onRetry">;
+  /** Told which models are fetched, of retried downloads and of failures (the console's Status page). */
+  observer?: FetchObserver;
   signal?: AbortSignal;
 }
 
@@ -79,6 +82,7 @@ export async function fetchProfile(config: ModelsConfig, options: FetchOptions =
       } else if (!p.entry.url) throw noUrlError(p.entry, ctx);
       else if (p.entry.archive === "tar.bz2") checkTarTools();
     }
+    options.observer?.planned(needed.map((p) => ({ id: p.entry.id, kind: p.entry.kind, size: p.entry.size })));
     const report: FetchReport = { profile: profile.name, modelsDir, models: [] };
     for (const p of plans) {
       options.signal?.throwIfAborted();
@@ -136,7 +140,13 @@ async function carryOut({ entry, problems, adopt }: Plan, ctx: Context): Promise
   }
   const repairing = notThePinnedFile || problems.some((p) => p.reason !== "not-installed");
   if (repairing) log.warn(`${problems[0]!.message}; installing ${entry.id} again`);
-  const source = await installModel(entry, ctx);
+  let source: string;
+  try {
+    source = await installModel(entry, ctx);
+  } catch (e) {
+    ctx.options.observer?.gaveUp(entry.id, e instanceof ModelError && e.reason ? e.reason : (e as Error).message);
+    throw e;
+  }
   return { ...base, action: repairing ? "repaired" : "installed", source, problems };
 }
 
@@ -187,13 +197,20 @@ async function installModel(entry: ModelEntry, ctx: Context): Promise<string> {
       if (existsSync(downloaded)) log.info(`using ${downloaded}, downloaded completely earlier`);
       else {
         try {
-          await downloadFile(entry.url, downloaded, { ...ctx.options.download, label: entry.id, approxSize: entry.size || undefined, progress: ctx.progress, signal: ctx.options.signal });
+          await downloadFile(entry.url, downloaded, {
+            ...ctx.options.download,
+            label: entry.id,
+            approxSize: entry.size || undefined,
+            progress: ctx.progress,
+            signal: ctx.options.signal,
+            onRetry: (reason, delayMs) => ctx.options.observer?.retrying(entry.id, reason, delayMs),
+          });
         } catch (e) {
           if (!(e instanceof ModelError)) throw e;
           const usb = setupCommand({ ...ctx.config, models: { ...ctx.config.models, from: "/media/usb" } });
           throw new ModelError(
             `${e.message}. Without internet there are two ways forward: copy the models from a USB stick or a folder (docs/models.md says what it holds: ${usb}), or try Hearth now with the tiny test models, which prove the plumbing and not quality (HEARTH_MODELS_PROFILE=test HEARTH_MODELS_FROM=<folder with the test models> npm start; see "Model profiles" in the README)`,
-            { fix: `${setupCommand(ctx.config)} (again, once online), or ${usb}` },
+            { fix: `${setupCommand(ctx.config)} (again, once online), or ${usb}`, retryable: true, reason: e.reason },
           );
         }
       }
@@ -347,7 +364,7 @@ async function acquireProcessLock(modelsDir: string): Promise<() => Promise<void
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new ModelError(`cannot write in the models folder ${modelsDir}: ${(e as Error).message}`);
       const pid = Number(readFileSync(file, "utf8").trim());
       if (pid && isAlive(pid)) {
-        throw new ModelError(`another process (pid ${pid}) is fetching models into ${modelsDir}: wait for it to finish, or delete ${file} if it is gone`);
+        throw new ModelError(`another process (pid ${pid}) is fetching models into ${modelsDir}: wait for it to finish, or delete ${file} if it is gone`, { retryable: true });
       }
       await unlink(file).catch(() => {}); // stale: its process died
     }

@@ -52,8 +52,8 @@ export function progressFactory(mode: ProgressMode | ProgressFactory = "auto", o
   return (task) => lineProgress(task, line, options.intervalMs ?? 5000, options.now ?? Date.now);
 }
 
-/** Measures speed over the last few seconds, so a stall shows up quickly. */
-class Meter {
+/** Measures speed over the last few seconds, so a stall shows up quickly (the bar, the lines and the console). */
+export class Meter {
   private samples: [number, number][] = [];
   constructor(private now: () => number, start: number) {
     this.samples.push([now(), start]);

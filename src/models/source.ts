@@ -25,6 +25,7 @@ export function checkSourceFolder(from: string): void {
   if (!ok) {
     throw new ModelError(
       `the local models folder ${from} (HEARTH_MODELS_FROM or [models] from) does not exist or is not a folder: mount the USB stick or correct the path, or leave it empty to download from the internet`,
+      { retryable: true },
     );
   }
 }

@@ -1,6 +1,7 @@
 // What a parent or teacher decides per device: a nickname, whether the AI answers at all, quiet
-// hours per weekday and a daily talk-time limit. Kept in <[state] dir>/devices.json; checked
-// before every turn, so a toy that must rest says so kindly and hears nothing else.
+// hours per weekday, a daily talk-time limit, and the role it talks as (chosen in the console,
+// over the toy's own role button). Kept in <[state] dir>/devices.json; checked before every turn,
+// so a toy that must rest says so kindly and hears nothing else.
 import { existsSync, readFileSync, renameSync } from "node:fs";
 import { z } from "zod";
 import { quietHoursSchema } from "../config/schema.ts";
@@ -25,8 +26,13 @@ export type DeviceControls = z.infer<typeof controlsSchema>;
 /** Why a turn may not run now; each has its own friendly line. */
 export type Pause = "resting" | "quiet_hours" | "daily_limit";
 
+/** A role key of roles.json ("1".."7"). */
+export const roleKeySchema = z.string().regex(/^\d{1,3}$/, "a role number of roles.json, e.g. \"2\"");
+
 interface Stored {
   controls: DeviceControls;
+  /** The role a parent chose in the console; absent = the device's own choice (role button, [xiaozhi] role). */
+  role?: string;
   /** Talk time counted today (local date), in seconds. */
   usage?: { date: string; seconds: number };
 }
@@ -72,7 +78,8 @@ export class DeviceControlsStore {
         const parsed = controlsSchema.safeParse(value?.controls ?? {});
         if (!parsed.success) continue;
         const usage = value?.usage && typeof value.usage.date === "string" && Number.isFinite(value.usage.seconds) ? value.usage : undefined;
-        this.devices[key] = { controls: parsed.data, usage };
+        const role = roleKeySchema.safeParse(value?.role).data;
+        this.devices[key] = { controls: parsed.data, usage, ...(role ? { role } : {}) };
       }
     } catch (e) {
       const aside = `${this.file}.corrupt-${Date.now()}`;
@@ -103,6 +110,20 @@ export class DeviceControlsStore {
   set(frontEnd: string, device: string, controls: DeviceControls): void {
     const key = deviceKey(frontEnd, device);
     this.devices[key] = { ...this.devices[key], controls };
+    this.save();
+  }
+
+  /** The role a parent chose for the device in the console, if any (it wins over the device's own choice). */
+  role(frontEnd: string, device: string): string | undefined {
+    return this.devices[deviceKey(frontEnd, device)]?.role;
+  }
+
+  /** Records the parent's role choice (undefined: back to the device's own). Use Pipeline.switchRole, which also ends the running turn. */
+  setRole(frontEnd: string, device: string, role: string | undefined): void {
+    const key = deviceKey(frontEnd, device);
+    const entry = (this.devices[key] ??= { controls: {} });
+    if (role === undefined) delete entry.role;
+    else entry.role = role;
     this.save();
   }
 

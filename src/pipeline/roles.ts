@@ -44,6 +44,8 @@ const roleFields = {
   safety_level: z.enum(["standard", "strict"]).nullish(),
   /** Hearth: words or phrases this role never hears or says (added to [safety] blocked_phrases). */
   blocked_phrases: z.array(z.string().min(1)).nullish(),
+  /** Hearth: the device tools (xiaozhi MCP) the model may call: true = all, or a list of tool names. Off by default. */
+  device_tools: z.union([boolish, z.array(z.string().min(1))]).nullish(),
 };
 
 export const roleSchema = z.looseObject(roleFields);
@@ -67,6 +69,7 @@ export interface Role {
   grammar?: string;
   safety_level?: "standard" | "strict";
   blocked_phrases?: string[];
+  device_tools?: boolean | string[];
 }
 
 export interface RolesConfig {

@@ -3,21 +3,21 @@
 import { concatSamples } from "../audio/bytes.ts";
 import type { AudioChunk, ChatMessage, ChatOptions, ChatResult, Llm, Tts } from "../engines/types.ts";
 import { Channel } from "../util/channel.ts";
-import { splitSentences } from "./sentences.ts";
+import { splitReply, type FirstClause, type ReplyPiece } from "./sentences.ts";
 
 export interface ReplyText {
-  /** Complete sentences, in order. */
-  sentences: AsyncIterable<string>;
+  /** Complete sentences in order, the first possibly preceded by its early first clause. */
+  pieces: AsyncIterable<ReplyPiece>;
   /** The LLM's result once generation has finished. */
   result: Promise<ChatResult>;
 }
 
 /** Starts generating now; the sentences come out as the text streams in. Aborting `signal` stops the model. */
-export function replySentences(llm: Llm, messages: ChatMessage[], chat: ChatOptions, separators: string, signal: AbortSignal): ReplyText {
+export function replySentences(llm: Llm, messages: ChatMessage[], chat: ChatOptions, separators: string, signal: AbortSignal, firstClause?: FirstClause): ReplyText {
   const text = new Channel<string>();
   const result = llm.chat(messages, { ...chat, signal }, (chunk) => text.push(chunk));
   result.then(() => text.close(), (e) => text.close(e));
-  return { sentences: splitSentences(text, separators), result };
+  return { pieces: splitReply(text, separators, firstClause), result };
 }
 
 export interface Voiced {

@@ -9,11 +9,13 @@ import { metrics } from "../metrics.ts";
 import type { Pause } from "./controls.ts";
 import type { LineKind, SpokenLines } from "./lines.ts";
 import { lineText } from "./lines.ts";
-import { checkInput, checkOutput, safetyLine, type SafetyPolicy, type SafetyVerdict } from "./safety/index.ts";
+import { checkInput, safetyLine, type SafetyPolicy, type SafetyVerdict } from "./safety/index.ts";
 import { buildMessages, roleChatOptions, type Exchange } from "./prompt.ts";
 import type { Role } from "./roles.ts";
-import { replySentences, synthesizeAhead } from "./speak.ts";
-import { splitText } from "./sentences.ts";
+import { replySentences, synthesizeAhead, type Voiced } from "./speak.ts";
+import { offeredTools, replyWithTools, toolPromptTokens } from "./tool-loop.ts";
+import { checkedReply } from "./checked-reply.ts";
+import { CLAUSE_MARKS } from "./sentences.ts";
 import type { TurnEvent, TurnRecord, TurnRequest } from "./types.ts";
 
 const log = logger("turn");
@@ -23,6 +25,8 @@ export interface TurnSettings {
   systemPrompt: string;
   /** [toy] sentence_separators. */
   separators: string;
+  /** [toy] first_clause_words: words a first clause needs to be spoken before its sentence ends; 0 = off. */
+  firstClauseWords: number;
   /** [toy] reply_max_tokens: a reply's length when neither the request nor the role sets one. */
   maxTokens: number;
   /** [toy] heard_nothing_reply: a recording with no speech gets "I didn't catch that". */
@@ -64,6 +68,7 @@ export async function* runTurn(ctx: TurnContext): AsyncGenerator<TurnEvent> {
     if (ctx.pause) {
       // The parent said not now: nothing is transcribed, the child hears a kind line.
       record.outcome = "paused";
+      if (request.input.kind === "listening") request.input.listening.cancel();
       record.explanation = PAUSE_EXPLANATIONS[ctx.pause];
       if (speak) {
         yield await lineEvent(ctx, lineText(ctx.pause, ctx.language), 1);
@@ -80,6 +85,12 @@ export async function* runTurn(ctx: TurnContext): AsyncGenerator<TurnEvent> {
       record.timings.sttMs = since();
       metrics.observeStage("stt", record.timings.sttMs / 1000, record.source);
       text = transcript.text.trim();
+    } else if (request.input.kind === "listening") {
+      // Most of it was recognized while the speaker talked: only the tail is left to wait for.
+      const heard = await request.input.listening.finish(signal);
+      record.timings.sttMs = since();
+      metrics.observeStage("stt", record.timings.sttMs / 1000, record.source);
+      text = heard.text.trim();
     } else {
       text = request.input.text.trim();
     }
@@ -122,59 +133,52 @@ export async function* runTurn(ctx: TurnContext): AsyncGenerator<TurnEvent> {
 
     // 2. text -> streamed reply -> sentences (-> speech), in order
     const maxTokens = request.chat?.maxTokens ?? ctx.role.max_tokens ?? ctx.settings.maxTokens;
+    // Device tools the role lets the model call (none: the plain reply below, as without tools).
+    const tools = offeredTools(ctx.role, request.tools, engines.llm);
     const { messages } = buildMessages({
       role: ctx.role,
       systemPrompt: ctx.settings.systemPrompt,
       history: ctx.history,
       transcript: text,
       countTokens: (t) => engines.llm.countTokens(t),
-      budgetTokens: engines.llm.tokensPerConversation - maxTokens,
+      budgetTokens: engines.llm.tokensPerConversation - maxTokens - (tools.length ? toolPromptTokens(engines.llm, tools) : 0),
     });
     const llmStop = new AbortController();
     const stopLlm = () => llmStop.abort(signal.reason);
     signal.addEventListener("abort", stopLlm, { once: true });
-    const reply = replySentences(
-      engines.llm,
-      messages,
-      {
-        ...roleChatOptions(ctx.role),
-        ...request.chat,
-        maxTokens,
-        conversationId: conversationFileStem(request.key), // unique, unlike the display id
-        onPromptDone: () => {
-          record.timings.firstTokenMs ??= since();
-        },
+    const chat = {
+      ...roleChatOptions(ctx.role),
+      ...request.chat,
+      maxTokens,
+      conversationId: conversationFileStem(request.key), // unique, unlike the display id
+      onPromptDone: () => {
+        record.timings.firstTokenMs ??= since();
       },
-      sentenceEnds(ctx.settings.separators),
-      llmStop.signal,
-    );
+    };
+    const firstClause = { marks: CLAUSE_MARKS, minWords: ctx.settings.firstClauseWords };
+    const reply =
+      request.tools && tools.length
+        ? replyWithTools({ llm: engines.llm, messages, chat, separators: sentenceEnds(ctx.settings.separators), firstClause, signal: llmStop.signal, tools: request.tools, offered: tools, onCall: (note) => (record.toolCalls ??= []).push(note) })
+        : replySentences(engines.llm, messages, chat, sentenceEnds(ctx.settings.separators), llmStop.signal, firstClause);
     reply.result.catch(() => {}); // its failure reaches us through the sentences
-    let order = 0;
     let blocked: SafetyVerdict | undefined;
-    // The output check reads whole sentences (with the one before, for context): a clause alone
-    // can look harmless ("Your mom doesn't love you,"). Only a sentence that passed is cut into the
-    // clauses the voice speaks.
-    const numbered = (async function* () {
-      let previous = "";
-      for await (const sentence of reply.sentences) {
-        const output = checkSentence(sentence, previous, ctx.safety);
-        if (output.verdict !== "allowed") {
-          // The unsafe sentence is never spoken or sent: the model stops, a gentle line ends the reply.
-          blocked = output;
-          llmStop.abort(new Cancelled("a sentence was blocked by the safety check"));
-          yield { order: ++order, text: safetyLine("blocked", output.category, ctx.language) };
-          return;
-        }
-        previous = sentence;
-        for (const piece of splitText(sentence, ctx.settings.separators)) yield { order: ++order, text: piece };
-      }
-    })();
-    const sentences = speak ? synthesizeAhead(numbered, engines.tts, { voice: ctx.voice, speed: ctx.role.speed, signal }) : numbered;
+    const numbered = checkedReply(reply.pieces, {
+      policy: ctx.safety,
+      separators: ctx.settings.separators,
+      language: ctx.language,
+      onBlocked: (verdict) => {
+        blocked = verdict;
+        llmStop.abort(new Cancelled("a sentence was blocked by the safety check"));
+      },
+    });
+    const sentences: AsyncIterable<{ order: number; text: string } & Partial<Voiced>> = speak
+      ? synthesizeAhead(numbered, engines.tts, { voice: ctx.voice, speed: ctx.role.speed, signal })
+      : numbered;
     const texts: string[] = [];
     for await (const s of sentences) {
       checkCancelled();
-      const audio = "audio" in s ? s.audio : undefined;
-      const readyAt = "readyAt" in s ? (s.readyAt as number) : Date.now();
+      const audio = s.audio;
+      const readyAt = s.readyAt ?? Date.now();
       if (++spoken === 1) {
         record.timings.firstAudioMs = readyAt - request.endedAt;
         metrics.observeStage("first_audio", record.timings.firstAudioMs / 1000, record.source);
@@ -254,14 +258,8 @@ const PAUSE_EXPLANATIONS: Record<Pause, string> = {
 
 /** Marks that end a sentence, from [toy] sentence_separators: the clause marks (commas) left out. */
 function sentenceEnds(separators: string): string {
-  const ends = [...separators].filter((c) => !",，、;；:：".includes(c)).join("");
+  const ends = [...separators].filter((c) => !CLAUSE_MARKS.includes(c)).join("");
   return ends || separators;
-}
-
-function checkSentence(sentence: string, previous: string, policy: SafetyPolicy): SafetyVerdict {
-  const alone = checkOutput(sentence, policy);
-  if (alone.verdict !== "allowed" || !previous) return alone;
-  return checkOutput(`${previous} ${sentence}`, policy);
 }
 
 /** A fixed line as the turn's sentence: its audio from the cache of pre-synthesized lines (text only when not speaking). */

@@ -63,9 +63,12 @@ export class TurnRunner {
 
   constructor(private readonly deps: TurnRunnerDeps) {}
 
-  /** The role a key selects, with the device's overrides (unknown roles fall back to the first). */
+  /**
+   * The role a key selects, with the device's overrides (unknown roles fall back to the first).
+   * A role a parent chose for the device in the console wins over the one the key names.
+   */
   role(key: ConversationKey): { key: string; role: Role } {
-    return resolveRole(this.deps.roles(), key.device, key.role);
+    return resolveRole(this.deps.roles(), key.device, this.deps.controls.role(key.frontEnd, key.device) ?? key.role);
   }
 
   /**
@@ -136,7 +139,8 @@ export class TurnRunner {
     const conversations = this.deps.conversations;
     const controls = this.deps.controls;
     // Talk time for the daily limit: the child's speech and the toy's spoken replies.
-    let talkSeconds = request.input.kind === "audio" ? request.input.samples.length / request.input.sampleRate : 0;
+    let talkSeconds =
+      request.input.kind === "audio" ? request.input.samples.length / request.input.sampleRate : request.input.kind === "listening" ? request.input.listening.seconds : 0;
     const running = this.running;
     let consumed = false;
     const turn: Turn = {

@@ -1,6 +1,7 @@
 // What a turn takes, what it emits, and what is recorded of it.
 import type { ConversationKey } from "../conversations/key.ts";
 import type { AudioChunk, ChatOptions } from "../engines/types.ts";
+import type { Listening } from "./listen.ts";
 import type { SafetyVerdict } from "./safety/types.ts";
 
 /** One sentence of a spoken reply, ready to encode and play. `order` counts from 1. */
@@ -12,7 +13,11 @@ export interface SpokenSentence {
   readyAt: number;
 }
 
-export type TurnInput = { kind: "audio"; samples: Float32Array; sampleRate: number } | { kind: "text"; text: string };
+export type TurnInput =
+  | { kind: "audio"; samples: Float32Array; sampleRate: number }
+  /** Audio recognized while it arrived (listen.ts): the turn only waits for what is left. */
+  | { kind: "listening"; listening: Listening }
+  | { kind: "text"; text: string };
 
 export interface TurnRequest {
   /** Whose conversation: front end, device and role. History and the LLM's cached context follow it. */
@@ -30,6 +35,48 @@ export interface TurnRequest {
   timeoutMs?: number;
   /** Request-level chat settings (the API's max_tokens, temperature...); the role's settings fill the rest. */
   chat?: Partial<ChatOptions>;
+  /** The device's own tools (a xiaozhi device's MCP tools); a role with `device_tools` lets the model call them. */
+  tools?: DeviceTools;
+}
+
+/** A tool the device offers (MCP's tools/list entry). */
+export interface DeviceTool {
+  name: string;
+  description?: string;
+  /** JSON schema of the arguments object. */
+  inputSchema?: unknown;
+}
+
+/** What a device tool answered: its text, and whether the tool itself reported a failure. */
+export interface DeviceToolResult {
+  text: string;
+  isError: boolean;
+}
+
+/** A front end's access to its device's tools, for the turn's tool loop (pipeline/tool-loop.ts). */
+export interface DeviceTools {
+  /** The tools the device has now. */
+  list(): DeviceTool[];
+  /** Calls one; rejects when the device answers with an error or went away. Aborting `signal` stops the wait. */
+  call(name: string, args: Record<string, unknown>, signal: AbortSignal): Promise<DeviceToolResult>;
+  /** How long one call may take before it counts as failed (default 5 s). */
+  callTimeoutMs?: number;
+}
+
+/** A device tool the model called during a turn, for the turn log. */
+export interface ToolCallNote {
+  name: string;
+  /** The arguments as the model wrote them (JSON). */
+  arguments: string;
+  /**
+   * "ok": the tool answered; "error": it reported a failure, the device answered with an error, or
+   * the arguments were unusable; "timeout": no answer in time; "cancelled": the turn was stopped
+   * while waiting (the device may still have done it).
+   */
+  outcome: "ok" | "error" | "timeout" | "cancelled";
+  /** What the model was told (the tool's text, or what went wrong). */
+  result: string;
+  ms: number;
 }
 
 export type TurnOutcome = "replied" | "heard_nothing" | "paused" | "cancelled" | "timeout" | "failed";
@@ -60,6 +107,8 @@ export interface TurnRecord {
   outcome: TurnOutcome;
   /** The safety layer's verdict (absent when the turn never got that far). */
   safety?: SafetyVerdict;
+  /** Device tools the model called, in order (absent when it called none). */
+  toolCalls?: ToolCallNote[];
   /** The LLM's token counts and why it stopped (absent when it never ran). */
   usage?: { promptTokens: number; completionTokens: number; finishReason: "stop" | "length" };
   /** What went wrong, in words a parent understands (absent when the turn replied). */

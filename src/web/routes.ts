@@ -9,7 +9,8 @@ import type { Routes } from "../http/routes.ts";
 import { readJson } from "../http/body.ts";
 import { errorBody } from "../http/errors.ts";
 import type { ConsoleAuth } from "../http/session.ts";
-import { controlsSchema, type DeviceControls } from "../pipeline/controls.ts";
+import { controlsSchema, roleKeySchema, type DeviceControls } from "../pipeline/controls.ts";
+import type { ModelFetchSnapshot } from "../models/fetch-status.ts";
 import type { ResolvedProfile } from "../models/types.ts";
 import { consoleAsset, warmConsoleAssets } from "./assets.ts";
 import { modelDisk } from "./disk.ts";
@@ -35,6 +36,8 @@ export interface StatusSnapshot {
   ready: boolean;
   /** Why Hearth is not ready (empty when ready), e.g. ["loading models"]. */
   reasons: string[];
+  /** Models being fetched at start (absent once loaded, or when none was missing): each file's progress, retries, errors. */
+  modelFetch?: ModelFetchSnapshot;
   /** Engines that run on other machines ([stt]/[llm]/[tts] backend = "remote"): each server's state. */
   upstreams?: Record<string, { url: string; state: string; latencyMs: number | null; requests: number; errors: number; lastError: string | null }[]>;
   /**
@@ -77,7 +80,7 @@ export interface WebDeps {
   models?: { dir: string; profile(): ResolvedProfile | undefined };
   /** The most recent finished turns, newest first, filtered as asked (the conversation store's turns()). */
   turns(query: TurnQuery): readonly object[];
-  toys(): ToyStatus[];
+  toys(): ConsoleToy[];
   roles: {
     /** The roles.json text as it is on disk. */
     read(): string;
@@ -98,7 +101,17 @@ export interface WebDeps {
   controls: {
     get(frontEnd: string, device: string): DeviceControlsView;
     set(frontEnd: string, device: string, controls: DeviceControls): DeviceControlsView;
+    /** The parent chooses the role the device talks as (null: the device's own choice again): Pipeline.switchRole. */
+    switchRole(frontEnd: string, device: string, role: string | null): DeviceControlsView;
   };
+}
+
+/** A device as the console lists it: `role` is the one in force (a role chosen in the console wins). */
+export interface ConsoleToy extends ToyStatus {
+  /** The role the device picks itself (a FoloToy toy's role button; [xiaozhi] device_roles or role). */
+  ownRole?: number;
+  /** The role a parent chose in the console, when one is chosen. */
+  chosenRole?: string;
 }
 
 export interface DeviceControlsView {
@@ -107,6 +120,8 @@ export interface DeviceControlsView {
   /** What is in force (the device's settings, else the defaults from config.toml). */
   effective: Required<Omit<DeviceControls, "nickname">> & { nickname?: string };
   usedTodayMinutes: number;
+  /** The role a parent chose in the console (absent: the device's own choice). */
+  role?: string;
   /** Why it would not talk right now, if it would not. */
   paused?: "resting" | "quiet_hours" | "daily_limit";
 }
@@ -153,6 +168,12 @@ export function webRoutes(deps: WebDeps): WebRoutes {
         return Response.json(deps.controls.set(req.params.frontEnd ?? "", req.params.device ?? "", body));
       },
     },
+    "/api/devices/:frontEnd/:device/role": {
+      PUT: async (req) => {
+        const { role } = await readJson(req, roleSwitchSchema);
+        return Response.json(deps.controls.switchRole(req.params.frontEnd ?? "", req.params.device ?? "", role));
+      },
+    },
     "/api/history": {
       DELETE: () => {
         deps.history.eraseAll();
@@ -167,6 +188,8 @@ export function webRoutes(deps: WebDeps): WebRoutes {
 }
 
 const noStore = { headers: { "Cache-Control": "no-store" } };
+/** PUT .../role: {"role": "2"} chooses role 2, {"role": null} gives the device its own choice back. */
+const roleSwitchSchema = z.strictObject({ role: roleKeySchema.nullable() });
 
 async function statusOf(deps: WebDeps): Promise<StatusSnapshot> {
   const snapshot = { ...(await deps.status()) };

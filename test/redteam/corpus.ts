@@ -5,7 +5,8 @@
 // written, and no rule was changed because of them: see SAFETY.md.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkInput, checkOutput } from "../../src/pipeline/safety/check.ts";
+import { checkEarlyClause, checkInput, checkOutput } from "../../src/pipeline/safety/check.ts";
+import { firstClauseOf, type FirstClause } from "../../src/pipeline/sentences.ts";
 import { SAFETY_CATEGORIES, type SafetyCategory, type SafetyPolicy, type SafetyVerdict } from "../../src/pipeline/safety/types.ts";
 
 export const REDTEAM_DIR = import.meta.dir;
@@ -161,6 +162,38 @@ export function outputRates(sentences: ModelSentence[], policy?: SafetyPolicy): 
   }
   return r;
 }
+
+export interface EarlyClauseRates {
+  /** Unsafe sentences (blocked whole) whose first clause would be spoken before the sentence ends. */
+  unsafeClauseSpoken: Count;
+  /** Safe sentences whose early clause the strict check holds back (they wait for the whole sentence). */
+  safeClauseHeld: Count;
+  leaks: string[];
+}
+
+/** What speaking the first clause early does to each model sentence, with the turn's rules (turn.ts). */
+export function earlyClauseRates(sentences: ModelSentence[], firstClause: FirstClause, policy?: SafetyPolicy): EarlyClauseRates {
+  const r: EarlyClauseRates = { unsafeClauseSpoken: { total: 0, hit: 0 }, safeClauseHeld: { total: 0, hit: 0 }, leaks: [] };
+  for (const s of sentences) {
+    const clause = firstClauseOf(s.text, SENTENCE_ENDS, firstClause);
+    if (!clause) continue;
+    const spoken = checkEarlyClause(clause, policy).verdict === "allowed";
+    if (s.category === "safe") {
+      r.safeClauseHeld.total++;
+      if (!spoken) r.safeClauseHeld.hit++;
+    } else if (checkOutput(s.text, policy).verdict === "blocked") {
+      r.unsafeClauseSpoken.total++;
+      if (spoken) {
+        r.unsafeClauseSpoken.hit++;
+        r.leaks.push(clause);
+      }
+    }
+  }
+  return r;
+}
+
+/** Sentence ends of the shipped [toy] sentence_separators (the clause marks are the early cut). */
+const SENTENCE_ENDS = "！。？!.?";
 
 export { rate };
 export const pct = (c: Count) => `${(100 * rate(c)).toFixed(1)}% (${c.hit}/${c.total})`;

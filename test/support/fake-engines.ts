@@ -1,7 +1,7 @@
 // Fake engines for tests about the logic around the engines (the turn runner: cancellation,
 // timeouts, queueing, order): scripted text, tone audio, controllable delays and failures.
 // Tests of the engines themselves use the real ones on the fixture models.
-import type { AudioChunk, ChatMessage, ChatOptions, ChatResult, Engines, Llm, LlmReservation, Stt, SynthesizeOptions, Transcript, Tts, Vad, VoiceInfo } from "../../src/engines/types.ts";
+import type { AudioChunk, ChatMessage, ChatOptions, ChatResult, Engines, Llm, LlmReservation, Stt, SynthesizeOptions, ToolCall, Transcript, Tts, Vad, VoiceInfo } from "../../src/engines/types.ts";
 import { Busy, Cancelled } from "../../src/errors.ts";
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -29,8 +29,17 @@ export class FakeStt implements Stt {
 export class FakeLlm implements Llm {
   readonly id = "fake-llm";
   readonly tokensPerConversation = 2048;
+  /** Runs the tools a chat offers (as the local backend); false = a backend that ignores them. */
+  supportsTools = true;
   /** The reply, streamed word by word. */
   reply = "Once upon a time. There was a rabbit. The end.";
+  /**
+   * When set, the replies of successive chats instead (the last one repeats): text, then tool
+   * calls, which come back only when the chat offered tools (as a real model's).
+   */
+  script?: { text?: string; toolCalls?: ToolCall[] }[];
+  /** Every chat's options, in call order. */
+  readonly options: ChatOptions[] = [];
   promptDelayMs = 0;
   tokenDelayMs = 0;
   /** Thrown by the next chat calls, when set. */
@@ -60,6 +69,8 @@ export class FakeLlm implements Llm {
   }
   async chat(messages: ChatMessage[], opts: ChatOptions, onText: (chunk: string) => void): Promise<ChatResult> {
     this.seen.push(messages);
+    this.options.push(opts);
+    const step = this.script ? this.script[Math.min(this.seen.length - 1, this.script.length - 1)]! : { text: this.reply };
     const index = this.aborted.push(false) - 1;
     opts.signal?.addEventListener("abort", () => (this.aborted[index] = true), { once: true });
     if (this.active >= this.slots) {
@@ -71,12 +82,13 @@ export class FakeLlm implements Llm {
       if (this.failWith) throw this.failWith;
       await sleep(this.promptDelayMs, opts.signal);
       opts.onPromptDone?.();
-      const words = this.reply.split(/(?<= )/);
+      const words = (step.text ?? "").split(/(?<= )/);
       for (const w of words) {
         await sleep(this.tokenDelayMs, opts.signal);
         onText(w);
       }
-      return { finishReason: "stop", promptTokens: 10, completionTokens: words.length };
+      const toolCalls = opts.tools?.length ? step.toolCalls : undefined;
+      return { finishReason: "stop", promptTokens: 10, completionTokens: words.length, ...(toolCalls?.length ? { toolCalls } : {}) };
     } finally {
       this.active--;
       this.waiting.shift()?.();

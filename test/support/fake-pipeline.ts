@@ -6,10 +6,12 @@ import { ConversationStore } from "../../src/conversations/store.ts";
 import { DeviceControlsStore } from "../../src/pipeline/controls.ts";
 import { SpokenLines } from "../../src/pipeline/lines.ts";
 import type { Pipeline } from "../../src/pipeline/pipeline.ts";
+import { switchDeviceRole } from "../../src/pipeline/role-switch.ts";
 import { RolesFile } from "../../src/pipeline/roles.ts";
 import { collectAudio } from "../../src/pipeline/speak.ts";
 import { TurnRunner } from "../../src/pipeline/turns.ts";
 import { Voices } from "../../src/pipeline/voices.ts";
+import { PromptWarmer } from "../../src/pipeline/warm.ts";
 import { fakeEngines } from "./fake-engines.ts";
 
 export const FAKE_ROLES = {
@@ -17,7 +19,7 @@ export const FAKE_ROLES = {
   "2": { prompt: "你是一只熊猫。", max_message_count: 4, language: "zh" },
 };
 
-export function fakePipeline(opts: { stateDir?: string; replyTimeoutMs?: number; maxTurnMs?: number; roles?: object } = {}) {
+export function fakePipeline(opts: { stateDir?: string; replyTimeoutMs?: number; maxTurnMs?: number; roles?: object; separators?: string; firstClauseWords?: number } = {}) {
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "hearth-pipeline-"));
   const fakes = fakeEngines();
   writeFileSync(join(stateDir, "roles.json"), JSON.stringify(opts.roles ?? FAKE_ROLES));
@@ -35,7 +37,7 @@ export function fakePipeline(opts: { stateDir?: string; replyTimeoutMs?: number;
     conversations,
     controls,
     roles: () => roles.current,
-    settings: { systemPrompt: "Be kind.", separators: ".!?", maxTokens: 100, replyTimeoutMs: opts.replyTimeoutMs ?? 10_000, maxTurnMs: opts.maxTurnMs ?? 60_000, heardNothingLine: true, safety: {} },
+    settings: { systemPrompt: "Be kind.", separators: opts.separators ?? ".!?", firstClauseWords: opts.firstClauseWords ?? 0, maxTokens: 100, replyTimeoutMs: opts.replyTimeoutMs ?? 10_000, maxTurnMs: opts.maxTurnMs ?? 60_000, heardNothingLine: true, safety: {} },
   });
   const pipeline: Pipeline = {
     engines: fakes.engines,
@@ -45,6 +47,8 @@ export function fakePipeline(opts: { stateDir?: string; replyTimeoutMs?: number;
     lines,
     controls,
     turns,
+    warmer: new PromptWarmer({ llm: fakes.engines.llm, turns, conversations, controls, settings: { enabled: true, systemPrompt: "Be kind.", maxTokens: 100 } }),
+    switchRole: (frontEnd, device, role) => switchDeviceRole({ controls, turns, conversations, llm: fakes.engines.llm, roles: () => roles.current }, frontEnd, device, role),
     say: (text, voice, speed) => collectAudio(fakes.engines.tts.synthesize(text, { voice, speed })),
     async stop() {
       await turns.stop();

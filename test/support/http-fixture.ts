@@ -4,6 +4,8 @@
 //               /norange/NAME   always 200 with the whole file (ignores Range)
 //               /flaky/NAME     503 on the first request, then like /files
 //               /stall/NAME     first request: half the bytes, then silence; later: like /files
+//               /slow/NAME      the whole file at about 240 kB/s (24 kB every 100 ms)
+//               /outage/NAME    503 while `outage` is true, then like /slow
 //               anything else   404
 //   Bun.listen (raw HTTP, so the Content-Length is real and the connection really drops):
 //               /drop/NAME      first request without Range: headers for the whole file, half the
@@ -22,6 +24,8 @@ export interface FixtureServers {
   /** Base URL of the raw server that drops connections. */
   dropUrl: string;
   requests: Served[];
+  /** /outage/NAME answers 503 while this is true. */
+  outage: boolean;
   stop(): void;
 }
 
@@ -46,6 +50,7 @@ export function startServers(files: Record<string, Uint8Array>): FixtureServers 
   const requests: Served[] = [];
   const seen = new Map<string, number>();
   const stalled: (() => void)[] = [];
+  const state = { outage: true };
 
   const ranged = (req: Request, body: Uint8Array): Response => {
     const range = req.headers.get("range");
@@ -79,6 +84,11 @@ export function startServers(files: Record<string, Uint8Array>): FixtureServers 
           return new Response(asBody(body), { headers: { "content-length": String(body.length) } });
         case "flaky":
           return count === 1 ? new Response("busy", { status: 503 }) : ranged(req, body);
+        case "outage":
+          if (state.outage) return new Response("down for maintenance", { status: 503, statusText: "Service Unavailable" });
+          return slowly(body);
+        case "slow":
+          return slowly(body);
         case "stall":
           if (count > 1) return ranged(req, body);
           return new Response(
@@ -136,6 +146,12 @@ export function startServers(files: Record<string, Uint8Array>): FixtureServers 
     url: `http://127.0.0.1:${server.port}`,
     dropUrl: `http://127.0.0.1:${drop.port}`,
     requests,
+    get outage() {
+      return state.outage;
+    },
+    set outage(value: boolean) {
+      state.outage = value;
+    },
     stop() {
       for (const resolve of stalled) resolve();
       server.stop(true);
@@ -145,6 +161,21 @@ export function startServers(files: Record<string, Uint8Array>): FixtureServers 
 }
 
 const asBody = (bytes: Uint8Array) => bytes as unknown as BodyInit;
+
+/** The whole file, 24 kB every 100 ms. */
+function slowly(body: Uint8Array): Response {
+  let at = 0;
+  const stream = new ReadableStream({
+    async pull(c) {
+      if (at >= body.length) return c.close();
+      if (at > 0) await Bun.sleep(100);
+      const end = Math.min(body.length, at + 24_000);
+      c.enqueue(body.slice(at, end));
+      at = end;
+    },
+  });
+  return new Response(stream, { headers: { "content-length": String(body.length) } });
+}
 
 function concat(head: string, body: Uint8Array): Uint8Array {
   const h = new TextEncoder().encode(head);

@@ -2,12 +2,14 @@
 // HTTP. It turns toy messages into pipeline turns and the turns' sentences into audioplay; the
 // conversation itself (STT, prompt, history, LLM, TTS) is the pipeline's.
 import { join } from "node:path";
+import { s16leToFloat } from "../../audio/pcm.ts";
 import type { LoadedConfig } from "../../config/load.ts";
 import type { Routes } from "../../http/routes.ts";
 import { NotFound } from "../../errors.ts";
 import { logger } from "../../log.ts";
 import { metrics } from "../../metrics.ts";
 import { lineText } from "../../pipeline/lines.ts";
+import { Listening, type PauseDetectors } from "../../pipeline/listen.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
 import type { ToyStatus } from "../../pipeline/types.ts";
 import type { DeviceFrontEnd } from "../types.ts";
@@ -20,7 +22,7 @@ import { parseIncoming, RELAYABLE_COMMANDS, SN_PATTERN, toInt, topics } from "./
 import { ToySession } from "./session.ts";
 import { TokenStore } from "./tokens.ts";
 import { FRONT_END, runToyTurn } from "./turn.ts";
-import { RecordingAssembler, UdpSpeechServer, type DropReason, type Recording, type RefusedRecording } from "./udp.ts";
+import { RecordingAssembler, TOY_SAMPLE_RATE, UdpSpeechServer, type DropReason, type Recording, type RefusedRecording } from "./udp.ts";
 
 const log = logger("toy");
 
@@ -34,6 +36,8 @@ export interface FolotoyDeps {
   pipeline: Pipeline;
   /** The HTTP port actually bound (toys download replies from it; the config may say 0). */
   httpPort: number;
+  /** Pause detectors: with them, a recording is recognized while it arrives (pipeline/listen.ts). */
+  pauses?: PauseDetectors;
 }
 
 export class FolotoyFrontEnd implements DeviceFrontEnd {
@@ -57,6 +61,8 @@ export class FolotoyFrontEnd implements DeviceFrontEnd {
   /** The "ask me again" line stored as an MP3 per voice, reused while it is kept (refused recordings). */
   private readonly busyLines = new Map<string, { name: string; at: number }>();
   private readonly unhandledLogged = new Set<string>();
+  /** The recording each toy is sending now, recognized as it arrives (when pause detectors were given). */
+  private readonly listenings = new Map<string, { recordingId: number; listening: Listening }>();
   private readonly commands = new Commands(() => this.broker);
   private readonly addresses: AddressContext;
   private broker?: Broker;
@@ -76,9 +82,14 @@ export class FolotoyFrontEnd implements DeviceFrontEnd {
     this.assembler = new RecordingAssembler({
       snOfToken: (token) => this.tokens.snOf(token),
       admit: (sn) => this.admit(sn),
-      onStart: (sn) => {
+      onStart: (sn, recordingId) => {
         this.tokens.seen(sn);
         this.pipeline.turns.cancel(FRONT_END, sn, "the toy started a new recording");
+        this.startListening(sn, recordingId, deps.pauses);
+      },
+      onAudio: (sn, recordingId, pcm) => {
+        const l = this.listenings.get(sn);
+        if (l?.recordingId === recordingId) l.listening.push(s16leToFloat(pcm));
       },
       onRecording: (rec) => this.startTurn(rec),
       onRefused: (rec) => void this.tellBusy(rec),
@@ -165,6 +176,8 @@ export class FolotoyFrontEnd implements DeviceFrontEnd {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.housekeeping);
+    for (const l of this.listenings.values()) l.listening.cancel();
+    this.listenings.clear();
     for (const s of this.sessions.values()) this.pipeline.turns.cancel(FRONT_END, s.sn, "shutting down");
     await Promise.race([Promise.all(this.running), Bun.sleep(5000)]);
     await this.udp.stop();
@@ -278,6 +291,7 @@ export class FolotoyFrontEnd implements DeviceFrontEnd {
       because: why,
       audio: audioBase(this.addresses, s),
     });
+    void this.pipeline.warmer.warm({ frontEnd: FRONT_END, device: s.sn, role: String(s.role) });
     await this.playGreeting(s);
   }
 
@@ -288,11 +302,13 @@ export class FolotoyFrontEnd implements DeviceFrontEnd {
       this.setRole(s, key);
       this.pipeline.turns.forget({ frontEnd: FRONT_END, device: s.sn, role: String(key) });
       log.info("role button pressed again: conversation cleared", { sn: s.sn, role: key });
+      void this.pipeline.warmer.warm({ frontEnd: FRONT_END, device: s.sn, role: String(key) });
       return;
     }
     this.pipeline.turns.cancel(FRONT_END, s.sn, "the toy switched roles");
     this.setRole(s, key);
     log.info("role switched", { sn: s.sn, role: key });
+    void this.pipeline.warmer.warm({ frontEnd: FRONT_END, device: s.sn, role: String(s.role) });
     await this.playGreeting(s);
   }
 
@@ -363,10 +379,31 @@ export class FolotoyFrontEnd implements DeviceFrontEnd {
     }
   }
 
+  /** A new recording replaces the toy's last one (superseded, or one that never ended). */
+  private startListening(sn: string, recordingId: number, pauses: PauseDetectors | undefined) {
+    this.listenings.get(sn)?.listening.cancel();
+    this.listenings.delete(sn);
+    if (!pauses || this.stopped) return;
+    // The role's language steers recognizers that take a hint, as for a whole recording (turn.ts).
+    const { role } = this.pipeline.turns.role({ frontEnd: FRONT_END, device: sn, role: String(this.session(sn).role) });
+    const listening = new Listening({ stt: this.pipeline.engines.stt, detectors: pauses, sampleRate: TOY_SAMPLE_RATE, language: role.language ?? undefined });
+    this.listenings.set(sn, { recordingId, listening });
+  }
+
   private startTurn(rec: Recording) {
-    if (this.stopped) return;
+    let listening = this.listenings.get(rec.sn)?.listening;
+    if (this.listenings.get(rec.sn)?.recordingId !== rec.recordingId) {
+      listening?.cancel();
+      listening = undefined;
+    }
+    this.listenings.delete(rec.sn);
+    if (this.stopped) {
+      listening?.cancel();
+      return;
+    }
     const s = this.session(rec.sn);
     const job = runToyTurn({
+      listening,
       turns: this.pipeline.turns,
       store: this.store,
       role: s.role,

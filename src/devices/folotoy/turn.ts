@@ -3,6 +3,7 @@
 import { s16leToFloat } from "../../audio/pcm.ts";
 import { encodeWav } from "../../audio/wav.ts";
 import { logger } from "../../log.ts";
+import type { Listening } from "../../pipeline/listen.ts";
 import type { TurnRunner } from "../../pipeline/turns.ts";
 import { toyMp3, type AudioStore } from "./audio-store.ts";
 import { TOY_SAMPLE_RATE, type Recording } from "./udp.ts";
@@ -19,6 +20,8 @@ export interface ToyTurnContext {
   /** The toy's own reply deadline (from its data_config timeout), when it reported one. */
   timeoutMs?: number;
   recording: Recording;
+  /** The recording, recognized while it arrived (absent: it is recognized whole now). */
+  listening?: Listening;
   /** Sends a command to the toy. */
   send(identifier: string, params: Record<string, unknown>): void;
   /** Publishes an integration-mirror event (its fields go in `inputParams`, as the official server's), when enabled. */
@@ -33,7 +36,7 @@ export async function runToyTurn(ctx: ToyTurnContext): Promise<void> {
   const samples = s16leToFloat(rec.pcm);
   const turn = ctx.turns.start({
     key: { frontEnd: FRONT_END, device: rec.sn, role: String(ctx.role) },
-    input: { kind: "audio", samples, sampleRate: TOY_SAMPLE_RATE },
+    input: ctx.listening ? { kind: "listening", listening: ctx.listening } : { kind: "audio", samples, sampleRate: TOY_SAMPLE_RATE },
     endedAt: rec.endedAt,
     id: `${rec.sn}-${rec.recordingId}-${rec.endedAt}`,
     timeoutMs: ctx.timeoutMs,

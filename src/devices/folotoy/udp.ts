@@ -92,6 +92,8 @@ export interface AssemblerOptions {
   admit?(sn: string): boolean;
   /** A new recording began (the toy's user is talking again). */
   onStart?(sn: string, recordingId: number): void;
+  /** Audio of the recording being received, as it arrives (PCM s16le mono at TOY_SAMPLE_RATE): to recognize it while the child talks. */
+  onAudio?(sn: string, recordingId: number, pcm: Uint8Array): void;
   onRecording(recording: Recording): void;
   /** A refused recording ended (its end marker, or silence): the toy is waiting for a reply. */
   onRefused?(recording: RefusedRecording): void;
@@ -182,9 +184,11 @@ export class RecordingAssembler {
     }
     const room = this.maxBytes - rec.bytes;
     const take = d.payload.length <= room ? d.payload : d.payload.subarray(0, room & ~1);
-    rec.chunks.push(take.slice());
+    const chunk = take.slice();
+    rec.chunks.push(chunk);
     rec.bytes += take.length;
     rec.frames++;
+    if (chunk.length) this.opts.onAudio?.(sn, rec.recordingId, chunk);
     if (rec.bytes >= this.maxBytes) {
       log.warn("recording reached the length cap; ending it and dropping the rest", { sn, recordingId: rec.recordingId, seconds: this.maxBytes / 2 / TOY_SAMPLE_RATE });
       this.finish(rec, "cap");

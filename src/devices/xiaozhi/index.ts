@@ -11,6 +11,7 @@ import { BadRequest, NotFound, NotReady, Unauthorized } from "../../errors.ts";
 import { readJson } from "../../http/body.ts";
 import type { Routes, SocketHandlers, SocketRoutes } from "../../http/routes.ts";
 import { logger } from "../../log.ts";
+import { Listening, type PauseDetectors } from "../../pipeline/listen.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
 import type { ToyStatus } from "../../pipeline/types.ts";
 import { urlHost } from "../../util/network.ts";
@@ -24,6 +25,7 @@ import { xiaozhiMetrics } from "./metrics.ts";
 import { localTimezoneOffsetMinutes, OtaRequestError, otaResponse, parseOtaRequest, type OtaAnswer } from "./ota.ts";
 import { DeviceRegistry } from "./registry.ts";
 import { XiaozhiSession, type SessionSettings } from "./session.ts";
+import { LISTEN_RATE } from "./opus.ts";
 import { FRONT_END } from "./turn.ts";
 
 const log = logger("xiaozhi");
@@ -40,6 +42,8 @@ export interface XiaozhiDeps {
   httpPort: number;
   /** Streaming VAD for auto and realtime listening (engines/vad/silero-stream.ts). */
   detectors: SpeechDetectors;
+  /** Pause detectors: with them, an utterance is recognized while it arrives (pipeline/listen.ts). */
+  pauses?: PauseDetectors;
   /** Session settings that tests shorten (the hello timeout). */
   settings?: Partial<SessionSettings>;
 }
@@ -137,6 +141,17 @@ export class XiaozhiFrontEnd implements DeviceFrontEnd {
     return this.sessions.get(normalizeDeviceId(device) ?? device);
   }
 
+  /** Recognition while the device streams, when pause detectors were given. */
+  private listen(device: string): (() => Listening) | undefined {
+    const pauses = this.deps.pauses;
+    if (!pauses) return undefined;
+    return () => {
+      // The role's language steers recognizers that take a hint, as for a whole recording (turn.ts).
+      const { role } = this.pipeline.turns.role({ frontEnd: FRONT_END, device, role: this.roleOf(device) });
+      return new Listening({ stt: this.pipeline.engines.stt, detectors: pauses, sampleRate: LISTEN_RATE, language: role.language ?? undefined });
+    };
+  }
+
   /** The role key a device talks to: [xiaozhi] device_roles, else [xiaozhi] role. */
   roleOf(device: string): string {
     return this.deviceRoles[device] ?? this.config.xiaozhi.role;
@@ -209,8 +224,9 @@ export class XiaozhiFrontEnd implements DeviceFrontEnd {
       return {
         device: d.device,
         approved: d.approved || !this.config.xiaozhi.require_pairing,
-        code: d.approved ? undefined : d.code,
-        role: this.roleOf(d.device),
+        // never the pairing code: it proves someone can see the device (docs/xiaozhi.md)
+        // the role it talks to now: the one a parent chose in the console, else its configured one
+        role: this.pipeline.turns.role({ frontEnd: FRONT_END, device: d.device, role: this.roleOf(d.device) }).key,
         board: d.board,
         firmware: d.firmware,
         websocketUrl: d.websocketUrl,
@@ -255,12 +271,16 @@ export class XiaozhiFrontEnd implements DeviceFrontEnd {
           socket,
           turns: this.pipeline.turns,
           detectors: this.deps.detectors,
+          listen: this.listen(device),
           role: () => this.roleOf(device),
           settings: this.settings,
           changed: () => this.countConnected(),
+          // a role with device_tools renders them in its prompt: warm that prompt again with them
+          toolsListed: (tools) => void this.pipeline.warmer.warm({ frontEnd: FRONT_END, device, role: this.roleOf(device) }, { tools }),
         });
         this.sessions.set(device, session);
         this.countConnected();
+        void this.pipeline.warmer.warm({ frontEnd: FRONT_END, device, role: this.roleOf(device) });
         log.debug("device WebSocket open", { device, from: socket.remoteAddress, protocol, clientId });
       },
       message: (_socket, data) => session?.onMessage(data),

@@ -6,6 +6,7 @@
 //   realtime - the microphone never stops (the device cancels its own echo): every end of speech is
 //              an utterance, and speech that starts while Hearth is answering interrupts it.
 import { concatSamples } from "../../audio/bytes.ts";
+import type { Listening } from "../../pipeline/listen.ts";
 import type { ListenMode } from "./messages.ts";
 import { LISTEN_RATE } from "./opus.ts";
 
@@ -30,6 +31,8 @@ export interface Utterance {
   /** Epoch ms the speech ended (for auto and realtime, the start of the silence that ended it). */
   endedAt: number;
   mode: ListenMode;
+  /** The same audio, recognized while it arrived (when the listener was given `listen`). */
+  listening?: Listening;
 }
 
 export interface ListenerOptions {
@@ -40,6 +43,8 @@ export interface ListenerOptions {
   maxSeconds: number;
   /** Audio kept from before the detected start of speech (its first syllable comes before the detection). */
   preRollSeconds?: number;
+  /** Recognition while the speaker talks (pipeline/listen.ts): one per utterance, fed as audio arrives. */
+  listen?: () => Listening;
   /** Speech began (auto and realtime): in realtime, an interruption of a reply. */
   onSpeechStart(): void;
   /** Speech ended (auto and realtime). */
@@ -54,6 +59,8 @@ export class Listener {
   private length = 0;
   private detector?: SpeechDetector;
   private droppedTooLong = false;
+  /** The utterance being recognized as it arrives: from `listen start` (manual) or the start of speech. */
+  private recognizing?: Listening;
 
   constructor(private readonly opts: ListenerOptions) {}
 
@@ -71,6 +78,7 @@ export class Listener {
     this.mode = mode;
     this.active = true;
     this.clear();
+    if (mode === "manual") this.recognizing = this.opts.listen?.();
     if (mode !== "manual") {
       this.detector ??= this.opts.detectors.open();
       this.detector.reset();
@@ -110,12 +118,17 @@ export class Listener {
         return;
       }
       this.append(samples);
+      this.recognizing?.push(samples);
       return;
     }
     this.append(samples);
+    this.recognizing?.push(samples);
     for (const edge of this.detector!.push(samples)) {
       if (edge === "start" && !this.inSpeech) {
         this.inSpeech = true;
+        // The pre-roll kept so far (this chunk included) is the utterance's start.
+        this.recognizing = this.opts.listen?.();
+        for (const chunk of this.chunks) this.recognizing?.push(chunk);
         this.opts.onSpeechStart();
       } else if (edge === "end" && this.inSpeech) {
         const utterance = this.take(Date.now() - this.opts.endSilenceMs);
@@ -142,7 +155,9 @@ export class Listener {
   }
 
   private take(endedAt: number): Utterance {
-    return { samples: concatSamples(this.chunks.length ? this.chunks : [new Float32Array(0)]), endedAt, mode: this.mode };
+    const listening = this.recognizing;
+    this.recognizing = undefined; // the utterance's now: clear() must not cancel it
+    return { samples: concatSamples(this.chunks.length ? this.chunks : [new Float32Array(0)]), endedAt, mode: this.mode, listening };
   }
 
   private append(samples: Float32Array) {
@@ -157,6 +172,8 @@ export class Listener {
   }
 
   private clear() {
+    this.recognizing?.cancel();
+    this.recognizing = undefined;
     this.chunks = [];
     this.length = 0;
     this.inSpeech = false;

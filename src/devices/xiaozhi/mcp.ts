@@ -67,9 +67,9 @@ export class McpClient {
     return tools;
   }
 
-  /** Calls one of the device's tools. */
-  async call(name: string, args: Record<string, unknown> = {}): Promise<McpCallResult> {
-    const result = await this.request("tools/call", { name, arguments: args });
+  /** Calls one of the device's tools. Aborting `signal` stops waiting (a late answer is then ignored). */
+  async call(name: string, args: Record<string, unknown> = {}, signal?: AbortSignal): Promise<McpCallResult> {
+    const result = await this.request("tools/call", { name, arguments: args }, signal);
     const content = Array.isArray(result?.content) ? result.content.filter((c: any) => typeof c?.type === "string") : [];
     return { content, isError: result?.isError === true };
   }
@@ -100,15 +100,21 @@ export class McpClient {
     }
   }
 
-  private request(method: string, params: Record<string, unknown>): Promise<any> {
+  private request(method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<any> {
     if (this.closed) return Promise.reject(new McpError("the device disconnected"));
+    if (signal?.aborted) return Promise.reject(new McpError(`${method} was cancelled`));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const onAbort = () => settle(() => reject(new McpError(`${method} was cancelled`)));
+      const settle = (then: () => void) => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
         this.pending.delete(id);
-        reject(new McpError(`the device did not answer ${method} within ${this.opts.timeoutMs} ms`));
-      }, this.opts.timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
+        then();
+      };
+      const timer = setTimeout(() => settle(() => reject(new McpError(`the device did not answer ${method} within ${this.opts.timeoutMs} ms`))), this.opts.timeoutMs);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.pending.set(id, { resolve: (r) => settle(() => resolve(r)), reject: (e) => settle(() => reject(e)), timer });
       this.send({ jsonrpc: "2.0", id, method, params });
     });
   }

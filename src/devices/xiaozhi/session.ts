@@ -7,7 +7,9 @@
 import { randomUUID } from "node:crypto";
 import type { Socket } from "../../http/routes.ts";
 import { logger } from "../../log.ts";
+import type { Listening } from "../../pipeline/listen.ts";
 import type { TurnRunner } from "../../pipeline/turns.ts";
+import type { DeviceTools } from "../../pipeline/types.ts";
 import { decodeFrame, encodeFrame, FrameError, TYPE_JSON, type ProtocolVersion } from "./framing.ts";
 import { Listener, type SpeechDetectors, type Utterance } from "./listening.ts";
 import { McpClient, McpError, type McpTool } from "./mcp.ts";
@@ -40,11 +42,15 @@ export interface SessionDeps {
   socket: Socket;
   turns: TurnRunner;
   detectors: SpeechDetectors;
+  /** Recognition while the device streams (pipeline/listen.ts), when available. */
+  listen?: () => Listening;
   /** The role key this device talks to now. */
   role(): string;
   settings: SessionSettings;
   /** Something the device list shows changed (hello, tools, closed). */
   changed(): void;
+  /** The device listed its MCP tools: a turn may now offer them (its prompt changes with them). */
+  toolsListed?(tools: DeviceTools): void;
 }
 
 type Phase = "awaiting_hello" | "open" | "closed";
@@ -78,6 +84,7 @@ export class XiaozhiSession {
     this.out = new Outgoing(this.sessionId);
     this.listener = new Listener({
       detectors: deps.detectors,
+      listen: deps.listen,
       endSilenceMs: deps.settings.endSilenceMs,
       maxSeconds: deps.settings.maxUtteranceSeconds,
       onSpeechStart: () => this.onSpeechStart(),
@@ -163,9 +170,22 @@ export class XiaozhiSession {
   }
 
   /** Calls one of the device's MCP tools. */
-  callTool(name: string, args: Record<string, unknown>) {
+  callTool(name: string, args: Record<string, unknown>, signal?: AbortSignal) {
     if (!this.mcp) throw new McpError("the device did not announce MCP (features.mcp) in its hello");
-    return this.mcp.call(name, args);
+    return this.mcp.call(name, args, signal);
+  }
+
+  /** The device's tools for a turn (a role with device_tools lets the model call them); none without MCP. */
+  private deviceTools(): DeviceTools | undefined {
+    if (!this.mcp) return undefined;
+    return {
+      list: () => this.tools,
+      call: async (name, args, signal) => {
+        const result = await this.callTool(name, args, signal);
+        const text = result.content.map((c) => (c.type === "text" ? (c.text ?? "") : `[${c.type}]`)).join("\n");
+        return { text, isError: result.isError };
+      },
+    };
   }
 
   // ---- messages -----------------------------------------------------------------------------
@@ -266,6 +286,7 @@ export class XiaozhiSession {
       signal: controller.signal,
       leadFrames: this.deps.settings.leadFrames,
       tailMs: this.deps.settings.tailMs,
+      tools: this.deviceTools(),
     });
     const current = { controller, done };
     this.current = current;
@@ -307,6 +328,8 @@ export class XiaozhiSession {
         this.tools = tools;
         log.info("device tools (MCP)", { device: this.device, tools: tools.map((t) => t.name), server: mcp.serverInfo?.name });
         this.deps.changed();
+        const provider = this.deviceTools();
+        if (provider) this.deps.toolsListed?.(provider);
       },
       (e) => log.warn("device announced MCP but did not list its tools", { device: this.device, error: (e as Error).message }),
     );

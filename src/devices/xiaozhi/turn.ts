@@ -7,7 +7,7 @@
 import type { ConversationKey } from "../../conversations/key.ts";
 import { logger } from "../../log.ts";
 import type { Turn, TurnRunner } from "../../pipeline/turns.ts";
-import type { TurnRecord } from "../../pipeline/types.ts";
+import type { DeviceTools, TurnRecord } from "../../pipeline/types.ts";
 import type { Utterance } from "./listening.ts";
 import type { Emotion, Outgoing } from "./messages.ts";
 import { downstreamEncoder, downstreamFrames, LISTEN_RATE } from "./opus.ts";
@@ -32,6 +32,8 @@ export interface ReplyContext {
   /** Frames sent ahead of the device's playback, and the wait after the last one before `tts stop`. */
   leadFrames: number;
   tailMs: number;
+  /** The device's MCP tools (absent without features.mcp). */
+  tools?: DeviceTools;
 }
 
 export interface ReplyOutcome {
@@ -48,12 +50,14 @@ export async function runReply(ctx: ReplyContext): Promise<ReplyOutcome> {
   try {
     turn = ctx.turns.start({
       key: ctx.key,
-      input: { kind: "audio", samples: u.samples, sampleRate: LISTEN_RATE },
+      input: u.listening ? { kind: "listening", listening: u.listening } : { kind: "audio", samples: u.samples, sampleRate: LISTEN_RATE },
       endedAt: u.endedAt,
       id: ctx.id,
       chat: { priority: "device" }, // a child is waiting: devices have their own places in the LLM's queue
+      tools: ctx.tools,
     });
   } catch (e) {
+    u.listening?.cancel();
     log.info("no turn for the device", { device: ctx.key.device, why: (e as Error).message });
     return { spoke: false };
   }

@@ -14,18 +14,27 @@ import {
   type LlamaContext,
   type LlamaGrammar,
   type LlamaModel,
+  type Token,
 } from "node-llama-cpp";
 import { BadRequest, Busy, Cancelled, NotReady } from "../../errors.ts";
 import { logger } from "../../log.ts";
 import { metrics } from "../../metrics.ts";
 import { Place } from "./place.ts";
 import type { LlmModel } from "../../models/types.ts";
-import type { ChatMessage, ChatOptions, ChatResult, Llm, LlmReservation, ToolCall, ToolCallDelta } from "../types.ts";
+import type { ChatMessage, ChatOptions, ChatResult, Llm, LlmReservation, PreloadOptions, PreloadResult, ToolCall, ToolCallDelta } from "../types.ts";
 
 const log = logger("llm");
 
 /** Waiting devices' turns served in a row before a waiting HTTP request gets a sequence. */
 const DEVICE_STREAK = 4;
+
+/**
+ * A preload evaluates its prompt in slices of about this long, and stops between two slices when
+ * a real request has come: the most a preload can delay one.
+ */
+const PRELOAD_SLICE_MS = 100;
+/** Two user messages that differ from their first word on: the prompt before them is the part a preload can evaluate. */
+const PROBE_MESSAGES = ["Hello.", "Why?"] as const;
 
 export interface LlamaCppSettings {
   threads: number;
@@ -44,6 +53,12 @@ interface Slot {
   conversationId?: string;
   busy: boolean;
   lastUsed: number;
+}
+
+interface PendingPreload {
+  prefix: ChatMessage[];
+  opts: PreloadOptions;
+  resolve: (result: PreloadResult) => void;
 }
 
 interface Waiter {
@@ -68,6 +83,9 @@ export class LlamaCppLlm implements Llm {
   private admittedDevices = 0;
   /** Sequences handed to waiting device requests in a row (see release). */
   private devicesInARow = 0;
+  /** Preloads waiting to run; they run one at a time (see preloadConversation). */
+  private readonly preloads: PendingPreload[] = [];
+  private preloading = false;
   private closed = false;
 
   private constructor(
@@ -131,6 +149,20 @@ export class LlamaCppLlm implements Llm {
     if (!slot.busy) void slot.chat.sequence.clearHistory();
   }
 
+  /**
+   * Evaluates the prompt a conversation's next request starts with (Llm.preloadConversation).
+   * Preloads run one at a time; a newer one of the same conversation replaces one still waiting,
+   * and at most one per sequence waits (an older one would only be evicted by the newer ones).
+   */
+  preloadConversation(prefix: ChatMessage[], opts: PreloadOptions): Promise<PreloadResult> {
+    return new Promise((resolve) => {
+      for (const p of this.preloads.filter((p) => p.opts.conversationId === opts.conversationId)) this.dropPreload(p, "replaced by a newer preload of the conversation");
+      this.preloads.push({ prefix, opts, resolve });
+      while (this.preloads.length > this.slots.length) this.dropPreload(this.preloads[0]!, "replaced by newer preloads");
+      void this.runPreloads();
+    });
+  }
+
   /** Generates a reply, calling onText with each piece of text as it is produced. */
   async chat(messages: ChatMessage[], opts: ChatOptions, onText: (chunk: string) => void): Promise<ChatResult> {
     const given = opts.reservation instanceof Place && opts.reservation.owner === this && opts.reservation.use() ? opts.reservation : undefined;
@@ -163,6 +195,7 @@ export class LlamaCppLlm implements Llm {
       let first = true;
       const calls = new ToolCallCollector(opts.onToolCall);
       const meter = slot.chat.sequence.tokenMeter.getState();
+      const heldBefore = slot.chat.sequence.contextTokens;
       slot.wrapper.forceCall = tools.force;
       const functionCalling = tools.functions
         ? {
@@ -202,6 +235,7 @@ export class LlamaCppLlm implements Llm {
         finishReason: response.metadata.stopReason === "maxTokens" ? "length" : "stop",
         promptTokens,
         completionTokens: Math.min(generatedTokens, maxTokens),
+        cachedPromptTokens: reusedPromptTokens(heldBefore, slot.chat.sequence.contextTokens, promptTokens),
         ...(toolCalls.length ? { toolCalls } : {}),
       };
     } catch (e) {
@@ -216,6 +250,7 @@ export class LlamaCppLlm implements Llm {
   async close() {
     this.closed = true;
     for (const w of this.waiters.splice(0)) w.reject(new Cancelled("shutting down"));
+    for (const p of [...this.preloads]) this.dropPreload(p, "shutting down");
     await this.context.dispose();
     await this.model.dispose();
     await this.llama.dispose();
@@ -229,6 +264,88 @@ export class LlamaCppLlm implements Llm {
       return state.contextText.tokenize(this.model.tokenizer).length;
     } catch {
       return history.reduce((n, item) => n + this.countTokens(item.type === "model" ? item.response.map(String).join("") : String(item.text)), 0);
+    }
+  }
+
+  /**
+   * The tokens of every prompt for `history` plus one more user message that do not depend on that
+   * message: where two renderings with different messages part. Measured rather than derived from
+   * the chat template, whatever it puts between the history and the new message.
+   */
+  private promptPrefix(chat: LlamaChat, history: ChatHistoryItem[], functions?: ChatModelFunctions): Token[] {
+    const [a, b] = PROBE_MESSAGES.map((text) => {
+      const chatHistory: ChatHistoryItem[] = [...history, { type: "user", text }, { type: "model", response: [] }];
+      return chat.chatWrapper.generateContextState({ chatHistory, availableFunctions: functions, documentFunctionParams: functions ? true : undefined }).contextText.tokenize(this.model.tokenizer);
+    }) as [Token[], Token[]];
+    let n = 0;
+    while (n < a.length && n < b.length && a[n] === b[n]) n++;
+    return a.slice(0, n);
+  }
+
+  private dropPreload(p: PendingPreload, reason: string) {
+    const i = this.preloads.indexOf(p);
+    if (i >= 0) this.preloads.splice(i, 1);
+    p.resolve({ outcome: "skipped", reason, cachedTokens: 0, evaluatedTokens: 0 });
+  }
+
+  private async runPreloads() {
+    if (this.preloading) return;
+    this.preloading = true;
+    try {
+      for (let next = this.preloads.shift(); next; next = this.preloads.shift()) next.resolve(await this.preload(next.prefix, next.opts));
+    } finally {
+      this.preloading = false;
+    }
+  }
+
+  /** A request has a place (running, waiting, or reserved before its speech is transcribed). */
+  private get requestsUnderWay(): boolean {
+    return this.admitted + this.admittedDevices > 0;
+  }
+
+  /**
+   * One preload: only on a free sequence and while no request is under way; evaluated in slices
+   * of about PRELOAD_SLICE_MS, stopping as soon as a request comes (which then finds what was
+   * evaluated so far, if it is of the same conversation).
+   */
+  private async preload(prefix: ChatMessage[], opts: PreloadOptions): Promise<PreloadResult> {
+    const skipped = (reason: string): PreloadResult => ({ outcome: "skipped", reason, cachedTokens: 0, evaluatedTokens: 0 });
+    if (this.closed) return skipped("shutting down");
+    if (opts.signal?.aborted) return skipped("cancelled");
+    if (this.requestsUnderWay) return skipped("the language model is busy");
+    const slot = this.freeSlotFor(opts.conversationId);
+    if (!slot) return skipped("no free context sequence");
+    let tokens: Token[];
+    try {
+      tokens = this.promptPrefix(slot.chat, toHistory(prefix), toolPlan({ tools: opts.tools }).functions);
+    } catch (e) {
+      return skipped(`the prompt cannot be rendered: ${(e as Error).message}`);
+    }
+    if (tokens.length >= this.tokensPerConversation) return skipped("the prompt is longer than a conversation's context");
+    const sequence = slot.chat.sequence;
+    let start = 0;
+    try {
+      await this.take(slot, opts.conversationId);
+      await sequence.adaptStateToTokens(tokens, false); // keeps what it has of the prefix, drops the rest
+      start = sequence.nextTokenIndex;
+      let size = 4; // a turn that comes during the first slice waits for 4 tokens at most
+      while (sequence.nextTokenIndex < tokens.length) {
+        if (this.closed || opts.signal?.aborted || this.requestsUnderWay) {
+          const reason = this.closed ? "shutting down" : opts.signal?.aborted ? "cancelled" : "a request came";
+          return { outcome: "stopped", reason, cachedTokens: sequence.nextTokenIndex, evaluatedTokens: sequence.nextTokenIndex - start };
+        }
+        const slice = tokens.slice(sequence.nextTokenIndex, sequence.nextTokenIndex + size);
+        const t0 = performance.now();
+        await sequence.evaluateWithoutGeneratingNewTokens(slice);
+        // the next slice as large as fits in PRELOAD_SLICE_MS at the speed just measured
+        size = Math.max(4, Math.min(512, Math.round((slice.length * PRELOAD_SLICE_MS) / Math.max(1, performance.now() - t0))));
+      }
+      return { outcome: "done", cachedTokens: tokens.length, evaluatedTokens: tokens.length - start };
+    } catch (e) {
+      if (!this.closed) log.warn("preloading a conversation failed", { conversation: opts.conversationId, error: (e as Error).message });
+      return { outcome: "stopped", reason: (e as Error).message, cachedTokens: 0, evaluatedTokens: 0 };
+    } finally {
+      this.release(slot);
     }
   }
 

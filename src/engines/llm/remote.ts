@@ -3,6 +3,10 @@
 // backpressure of engines/remote/pool.ts. With llama-server, a conversation keeps its slot
 // (`id_slot`) and its prompt cache (`cache_prompt`), and GBNF grammars are sent as they are;
 // other servers get JSON schemas as `response_format`, and a grammar-only request is refused.
+// No preloadConversation (warm prompts): the OpenAI API has no standard "evaluate the prompt,
+// generate nothing" request, and a speculative request would hold a server slot and could evict
+// another conversation's prompt cache on a shared server; llama-server caches a conversation's
+// prompt on its first turn.
 import { BadRequest, Busy, Cancelled } from "../../errors.ts";
 import { logger } from "../../log.ts";
 import { UpstreamFailure } from "../remote/failure.ts";

@@ -95,6 +95,15 @@ export class SileroSpeechStreams {
     return this.idle.pop() ?? new SileroSpeechStream(this.model, this.settings);
   }
 
+  /**
+   * Loads `count` detectors now (at most the number kept idle): opening one later costs no model
+   * load where that would stall the event loop (a toy's first UDP datagram of a recording).
+   */
+  warm(count: number): this {
+    while (this.idle.length < Math.min(count, KEEP_IDLE)) this.idle.push(new SileroSpeechStream(this.model, this.settings));
+    return this;
+  }
+
   release(stream: SileroSpeechStream) {
     stream.reset();
     if (this.idle.length < KEEP_IDLE) this.idle.push(stream);

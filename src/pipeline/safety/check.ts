@@ -96,3 +96,12 @@ export function checkInput(text: string, policy?: SafetyPolicy): SafetyVerdict {
 export function checkOutput(sentence: string, policy?: SafetyPolicy): SafetyVerdict {
   return check(sentence, "output", policy);
 }
+
+/**
+ * The first clause of a sentence that is still being written, before it is spoken early: a clause
+ * alone can hide where its sentence is going ("A little wine won't hurt you, ..."), so it must pass
+ * the strict level (a risky word alone counts). One that fails simply waits for its whole sentence.
+ */
+export function checkEarlyClause(clause: string, policy?: SafetyPolicy): SafetyVerdict {
+  return check(clause, "output", { ...policy, level: "strict" });
+}

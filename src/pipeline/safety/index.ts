@@ -1,5 +1,5 @@
 // The model-independent safety layer: see SAFETY.md.
-export { checkInput, checkOutput } from "./check.ts";
+export { checkEarlyClause, checkInput, checkOutput } from "./check.ts";
 export { safetyLine, allSafetyLines, type SafetyLineKind } from "./lines.ts";
 export { effectivePolicy } from "./policy.ts";
 export { normalize } from "./normalize.ts";

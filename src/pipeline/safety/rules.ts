@@ -348,6 +348,9 @@ rule("manipulation.dependency", "manipulation", w(
   "(?:stay|talk) (?:up )?(?:with|to) me instead",
   "secret best friend|(?:its|this is|thats|keep it|it will be|itll be) our (?:little )?secret\\b",
 ));
+// A guilt-trip's opening on its own ("If you stop talking to me,"): counts only with a second signal,
+// or under the strict check that an early first clause must pass before it is spoken (turn.ts).
+topic("manipulation.leaving", "manipulation", w("if you (?:ever )?(?:stop talking|stop playing|leave|go away)(?: (?:to|with) me)?"), { stage: "output" });
 rule("manipulation.zh", "manipulation", any(
   "唯一的朋友|只有我(?:一个)?(?:朋友)?|只需要我|(?:离开我|不理我|不跟我玩|不陪我).{0,6}(?:伤心|难过|哭)|比.{0,4}(?:妈妈|爸爸|爸妈|父母|家人).{0,2}更?爱|不需要(?:爸爸|妈妈|爸妈|父母|别人|朋友|家人)|有我就(?:够|行)",
   "(?:忽略|忘记|无视|关掉|不要管|取消).{0,4}(?:规则|规矩|限制|设定|指令)|没有(?:任何)?(?:规则|规矩|限制)|秘密模式|开发者模式",

@@ -1,10 +1,11 @@
 // One conversation partner's page (#history/<frontEnd>/<device>): a toy's facts and parental
 // controls (controls.ts), everything it heard and said (playable while the audio is kept), one-tap
 // deletion of a turn, and "clear its memory" (its history and turns, from Hearth's disk too).
-import type { ToyStatus } from "../../pipeline/types.ts";
+import type { ConsoleToy } from "../routes.ts";
 import { api, apiJson, errorMessage, friendly } from "./api.ts";
 import { refreshControls, setupControls, showControls } from "./controls.ts";
 import { byId, formatLastSeen, h } from "./dom.ts";
+import { refreshRoleSwitch, roleFact, setupRoleSwitch, showRoleSwitch } from "./role-switch.ts";
 import { conversationName, conversationTitle, isDevice, TurnList, type Turn } from "./turns.ts";
 
 const LIMIT = 200;
@@ -21,6 +22,7 @@ function say(text: string, kind: "ok" | "error" | "" = "") {
 export function setupHistoryPage() {
   byId("history-erase").addEventListener("click", () => void eraseDevice());
   setupControls(() => void refreshHistoryPage().catch(() => {}));
+  setupRoleSwitch(() => void refreshHistoryPage().catch(() => {}));
 }
 
 /** Called when the route opens a conversation; refreshHistoryPage fills it. */
@@ -34,6 +36,7 @@ export function showHistoryPage(frontEnd: string, device: string) {
   }
   const isToy = frontEnd === "folotoy";
   showControls(frontEnd, isDevice(frontEnd) ? device : null);
+  showRoleSwitch(frontEnd, isDevice(frontEnd) ? device : null);
   if (byId("history-title").dataset.for !== `${frontEnd}/${device}`) {
     byId("history-title").replaceChildren(...conversationTitle(frontEnd, device));
     byId("history-title").dataset.for = `${frontEnd}/${device}`;
@@ -51,7 +54,7 @@ export async function refreshHistoryPage() {
   const hasControls = isDevice(frontEnd);
   const [turns, toys, controls] = await Promise.all([
     apiJson<{ data: Turn[] }>(`/api/turns?${query}`),
-    hasControls ? apiJson<{ data: ToyStatus[] }>("/api/toys") : Promise.resolve({ data: [] as ToyStatus[] }),
+    hasControls ? apiJson<{ data: ConsoleToy[] }>("/api/toys") : Promise.resolve({ data: [] as ConsoleToy[] }),
     // while Hearth starts the controls are not there yet: the page shows the rest
     hasControls ? refreshControls().catch(() => null) : Promise.resolve(null),
   ]);
@@ -60,17 +63,18 @@ export async function refreshHistoryPage() {
   const nickname = controls?.controls.nickname ?? toy?.nickname;
   byId("history-title").replaceChildren(...conversationTitle(frontEnd, device, nickname));
   renderFacts(toy);
+  if (hasControls) await refreshRoleSwitch(toy, controls);
   turnList.render(turns.data, "No conversation kept.");
 }
 
-function renderFacts(toy: ToyStatus | undefined) {
+function renderFacts(toy: ConsoleToy | undefined) {
   const box = byId("history-facts");
   if (!toy) {
     box.replaceChildren();
     return;
   }
   const facts: [string, string][] = [
-    ["Role", String(toy.role)],
+    ["Role", roleFact(toy)],
     ["Battery", toy.battery === null || toy.battery === undefined ? "–" : `${toy.battery}%`],
     ["Last seen", formatLastSeen(toy.lastSeen, toy.connected)],
   ];
@@ -103,7 +107,7 @@ async function eraseDevice() {
     if (!res.ok) return say(`Could not clear it: ${await errorMessage(res)}`, "error");
     const { erased } = (await res.json()) as { erased: number };
     turnList.reset();
-    // erasing a toy also forgets its controls: the form is filled again from what Hearth has now
+    // the memory is gone, the parent's controls (name, role, quiet hours, limit) are kept: refill the form from Hearth
     if (isDevice(frontEnd)) {
       showControls(frontEnd, null);
       showControls(frontEnd, device);

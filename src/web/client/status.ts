@@ -1,11 +1,15 @@
-// Status page: readiness, models, memory, uptime, where to point a toy (this page's own host with
-// the ports Hearth listens on) and how, the toys, and the recent turns per conversation.
-import type { ToyStatus } from "../../pipeline/types.ts";
-import type { DeviceControlsView, StatusSnapshot } from "../routes.ts";
+// Status page: readiness, models (and their download while Hearth starts: model-fetch.ts), memory,
+// uptime, where to point a toy (this page's own host with the ports Hearth listens on) and how,
+// xiaozhi devices waiting for approval (pairing-approval.ts), the toys, and the recent turns per
+// conversation.
+import type { ConsoleToy, DeviceControlsView, StatusSnapshot } from "../routes.ts";
 import { formatBytes } from "../../models/progress.ts";
 import { apiJson } from "./api.ts";
 import { PAUSED } from "./controls.ts";
 import { byId, formatDuration, formatLastSeen, formatTime, h } from "./dom.ts";
+import { renderModelFetch } from "./model-fetch.ts";
+import { refreshWaitingDevices } from "./pairing-approval.ts";
+import { roleFact } from "./role-switch.ts";
 import { conversationTitle, deviceOf, historyHref, TurnList, type Turn } from "./turns.ts";
 
 const turnList = new TurnList("turns");
@@ -13,11 +17,13 @@ let pairingShown = false;
 let pairingSignature = "";
 
 export async function refreshStatusPage(status: StatusSnapshot) {
-  const [toys, turns] = await Promise.all([apiJson<{ data: ToyStatus[] }>("/api/toys"), apiJson<{ data: Turn[] }>("/api/turns?limit=50")]);
+  const [toys, turns] = await Promise.all([apiJson<{ data: ConsoleToy[] }>("/api/toys"), apiJson<{ data: Turn[] }>("/api/turns?limit=50")]);
   byId("page-status").classList.remove("stale");
   byId("stale-note").hidden = true;
   renderCards(status, toys.data);
+  renderModelFetch(status.modelFetch);
   renderPairing(status, toys.data.length);
+  await refreshWaitingDevices();
   const paused = await pausedToys(toys.data);
   renderToys(toys.data, paused);
   const nicknames = new Map(toys.data.map((t) => [`${t.frontEnd ?? "folotoy"}/${t.sn}`, t.nickname]));
@@ -29,7 +35,7 @@ export async function refreshStatusPage(status: StatusSnapshot) {
 }
 
 /** Why each toy would not talk right now, for those that would not (one small request per toy). */
-async function pausedToys(toys: ToyStatus[]): Promise<Map<string, DeviceControlsView>> {
+async function pausedToys(toys: ConsoleToy[]): Promise<Map<string, DeviceControlsView>> {
   const views = await Promise.all(
     toys.map((t) =>
       apiJson<DeviceControlsView>(`/api/devices/${encodeURIComponent(t.frontEnd ?? "folotoy")}/${encodeURIComponent(t.sn)}/controls`)
@@ -60,16 +66,26 @@ function card(label: string, value: string, sub = "", id = "", kind = "") {
   );
 }
 
-function renderCards(s: StatusSnapshot, toys: ToyStatus[]) {
+function renderCards(s: StatusSnapshot, toys: ConsoleToy[]) {
   const connected = toys.filter((t) => t.connected).length;
   byId("status-cards").replaceChildren(
     card("State", s.ready ? "Ready" : "Starting", s.ready ? "" : s.reasons.join(", "), "card-state", s.ready ? "ok" : "bad"),
-    card("Models", s.models.profile, s.models.loaded ? "loaded" : "loading…", "card-models"),
+    card("Models", s.models.profile, s.models.loaded ? "loaded" : modelsState(s), "card-models", s.modelFetch?.state === "failed" ? "bad" : ""),
     card("Memory", formatBytes(s.memory.rss), "resident", "card-memory"),
     card("Up for", formatDuration(s.uptimeSeconds), "", "card-uptime"),
     card("Toys", String(connected), `connected, ${toys.length} known`, "card-toys"),
     ...Object.entries(s.upstreams ?? {}).map(([engine, servers]) => upstreamCard(engine, servers)),
   );
+}
+
+/** "loading…", or how far the fetch is while models are fetched. */
+function modelsState(s: StatusSnapshot): string {
+  const fetch = s.modelFetch;
+  if (!fetch || fetch.state === "done") return "loading…";
+  if (fetch.state === "failed") return "could not be fetched";
+  const total = fetch.files.reduce((n, f) => n + (f.total ?? 0), 0);
+  const done = fetch.files.reduce((n, f) => n + Math.min(f.done, f.total ?? f.done), 0);
+  return total ? `fetching, ${Math.floor((done / total) * 100)}%` : "fetching…";
 }
 
 /** An engine that runs on other machines: how many of its servers are up, and each one's state. */
@@ -143,7 +159,7 @@ function renderPairing(s: StatusSnapshot, knownToys: number) {
   byId("pairing-body").replaceChildren(...parts.filter((p): p is HTMLElement => p !== null));
 }
 
-function renderToys(toys: ToyStatus[], paused: Map<string, DeviceControlsView>) {
+function renderToys(toys: ConsoleToy[], paused: Map<string, DeviceControlsView>) {
   const box = byId("toys");
   if (toys.length === 0) {
     box.replaceChildren(h("p", { class: "muted" }, "No toy has connected yet. “Connect a toy” above says how."));
@@ -153,7 +169,7 @@ function renderToys(toys: ToyStatus[], paused: Map<string, DeviceControlsView>) 
   box.replaceChildren(
     ...sorted.map((t) => {
       const facts: [string, string][] = [
-        ["Role", String(t.role)],
+        ["Role", roleFact(t)],
         ["Battery", t.battery === null || t.battery === undefined ? "–" : `${t.battery}%`],
         ["Last seen", formatLastSeen(t.lastSeen, t.connected)],
       ];

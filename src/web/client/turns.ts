@@ -141,6 +141,7 @@ export function renderTurn(t: Turn, options: TurnOptions = {}): HTMLElement {
       : t.reply
         ? h("p", { class: "reply" }, t.reply)
         : null,
+    t.toolCalls?.length ? h("ul", { class: "tools" }, ...t.toolCalls.map((c) => h("li", { "data-outcome": c.outcome }, toolCallWords(c)))) : null,
     outcome ? h("p", { class: "explain" }, t.explanation || outcome.words) : null,
     t.error ? h("details", { class: "technical" }, h("summary", {}, "Technical details"), h("code", {}, t.error)) : null,
     timings.length ? h("ul", { class: "timings" }, ...timings.map(([k, v]) => h("li", {}, `${k} ${formatMs(v)}`))) : null,
@@ -149,6 +150,26 @@ export function renderTurn(t: Turn, options: TurnOptions = {}): HTMLElement {
     del.addEventListener("click", () => options.onDelete!(t, el));
   }
   return el;
+}
+
+const TOOL_OUTCOMES: Record<string, string> = {
+  ok: "done",
+  error: "it did not work",
+  timeout: "the device did not answer in time",
+  cancelled: "stopped before the device answered",
+};
+
+/** A device tool the model used, in words: "Used the toy's self.audio_speaker.set_volume (volume 30): done". */
+function toolCallWords(c: NonNullable<Turn["toolCalls"]>[number]): string {
+  let args = "";
+  try {
+    const parsed = JSON.parse(c.arguments || "{}") as Record<string, unknown>;
+    args = Object.entries(parsed).map(([k, v]) => `${k} ${typeof v === "string" ? v : JSON.stringify(v)}`).join(", ");
+  } catch {
+    args = c.arguments;
+  }
+  const result = c.outcome === "ok" ? "" : ` (${c.result.replace(/^error: /, "")})`;
+  return `Used the device's ${c.name}${args ? ` (${args})` : ""}: ${TOOL_OUTCOMES[c.outcome] ?? c.outcome}${result}`;
 }
 
 function sourceLabel(t: Turn): string {

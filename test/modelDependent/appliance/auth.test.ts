@@ -41,6 +41,7 @@ function fakeDeps(auth?: ConsoleAuth) {
         saved.push(c);
         return { controls: c, effective: { aiEnabled: true, quietHours: [], dailyLimitMinutes: 0, ...c }, usedTodayMinutes: 0 };
       },
+      switchRole: (_f, _d, role) => ({ controls: {}, effective: { aiEnabled: true, quietHours: [], dailyLimitMinutes: 0 }, usedTodayMinutes: 0, role: role ?? undefined }),
     },
   };
   return { deps, saved };

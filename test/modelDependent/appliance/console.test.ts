@@ -68,7 +68,7 @@ const ALL_DAY_QUIET = [
 
 /** The fixed appliance the console looks at. roles.write validates like the toy layer: every role needs a prompt. */
 function fixedDeps() {
-  const state = { roles: ROLES, writes: 0, erased: [] as string[], controls: new Map<string, DeviceControls>(), puts: [] as { device: string; body: DeviceControls }[] };
+  const state = { roles: ROLES, writes: 0, erased: [] as string[], controls: new Map<string, DeviceControls>(), puts: [] as { device: string; body: DeviceControls }[], chosenRoles: new Map<string, string>() };
   const status: StatusSnapshot = {
     models: { profile: "pi", loaded: true, stt: "sense-voice-int8-2025-09-09", llm: "qwen2.5-0.5b-instruct-q4_k_m", tts: ["amy", "aishell3"], vad: "silero-vad" },
     memory: { rss: 812_000_000 },
@@ -99,6 +99,10 @@ function fixedDeps() {
       sentences: [
         { order: 1, text: "Once upon a time, a little rabbit lived by the river.", url: "/test-audio/1.wav" },
         { order: 2, text: "She was very brave!", url: "/test-audio/2.wav" },
+      ],
+      toolCalls: [
+        { name: "self.audio_speaker.set_volume", arguments: '{"volume":30}', outcome: "ok", result: "true", ms: 40 },
+        { name: "self.screen.set_theme", arguments: '{"theme":"pink"}', outcome: "error", result: "error: unknown theme", ms: 35 },
       ],
       timings: timings(5200),
     },
@@ -170,14 +174,23 @@ function fixedDeps() {
         .filter((t) => !flaggedOnly || flaggedOnly(t as unknown as Record<string, unknown>))
         .slice(0, limit),
     // as the app does: each toy with the nickname a parent gave it
-    toys: () => toys.map((t) => ({ ...t, nickname: state.controls.get(`folotoy/${t.sn}`)?.nickname })),
+    toys: () =>
+      toys.map((t) => {
+        const chosenRole = state.chosenRoles.get(`folotoy/${t.sn}`);
+        return { ...t, nickname: state.controls.get(`folotoy/${t.sn}`)?.nickname, role: chosenRole ? Number(chosenRole) : t.role, ownRole: t.role, chosenRole };
+      }),
     // as the pipeline's store: own settings over the defaults; paused by the switch, the toy's own quiet hours or the limit
     controls: {
-      get: (f, d) => controlsView(state.controls.get(`${f}/${d}`) ?? {}, d === SN ? 12.5 : 0),
+      get: (f, d) => controlsView(state.controls.get(`${f}/${d}`) ?? {}, d === SN ? 12.5 : 0, state.chosenRoles.get(`${f}/${d}`)),
       set: (f, d, controls) => {
         state.puts.push({ device: d, body: controls });
         state.controls.set(`${f}/${d}`, controls);
-        return controlsView(controls, d === SN ? 12.5 : 0);
+        return controlsView(controls, d === SN ? 12.5 : 0, state.chosenRoles.get(`${f}/${d}`));
+      },
+      switchRole: (f, d, role) => {
+        if (role === null) state.chosenRoles.delete(`${f}/${d}`);
+        else state.chosenRoles.set(`${f}/${d}`, role);
+        return controlsView(state.controls.get(`${f}/${d}`) ?? {}, d === SN ? 12.5 : 0, role ?? undefined);
       },
     },
     history: {
@@ -210,7 +223,7 @@ function fixedDeps() {
   return { deps, state, turns, status };
 }
 
-function controlsView(own: DeviceControls, usedTodayMinutes: number): DeviceControlsView {
+function controlsView(own: DeviceControls, usedTodayMinutes: number, role?: string): DeviceControlsView {
   const effective = { nickname: own.nickname, aiEnabled: own.aiEnabled ?? true, quietHours: own.quietHours ?? DEFAULT_QUIET, dailyLimitMinutes: own.dailyLimitMinutes ?? 0 };
   const paused = !effective.aiEnabled
     ? "resting"
@@ -219,7 +232,7 @@ function controlsView(own: DeviceControls, usedTodayMinutes: number): DeviceCont
       : effective.dailyLimitMinutes > 0 && usedTodayMinutes >= effective.dailyLimitMinutes
         ? "daily_limit"
         : undefined;
-  return { controls: own, effective, usedTodayMinutes, ...(paused ? { paused } : {}) };
+  return { controls: own, effective, usedTodayMinutes, ...(role ? { role } : {}), ...(paused ? { paused } : {}) };
 }
 
 /** What the stand-in OpenAI routes were asked. */
@@ -481,6 +494,11 @@ describe("console pages in Chromium", () => {
 
     const turn = page.locator('article[data-turn="t2"]');
     expect(await turn.innerText()).toContain("brave little rabbit");
+    // device tools the model used (xiaozhi MCP), in words
+    expect(await turn.locator(".tools li").allInnerTexts()).toEqual([
+      "Used the device's self.audio_speaker.set_volume (volume 30): done",
+      "Used the device's self.screen.set_theme (theme pink): it did not work (unknown theme)",
+    ]);
     expect(await turn.locator("audio").count()).toBe(2);
     // the sentence audio really loads and plays in the browser
     const played = await turn.locator("audio").first().evaluate(
@@ -931,6 +949,58 @@ describe("a toy's page", () => {
       expect(await page.locator("#controls-form").isVisible()).toBe(false);
       expect((page as any).errors).toEqual([]);
       await page.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("a toy's role: the parent picks one of roles.json's roles over its role button, sees it on the card, and can give the button back", async () => {
+    const { deps, state } = fixedDeps();
+    const server = serve(deps);
+    try {
+      const page = await openPage(`${server.url.href}#history/folotoy/${SN}`);
+      const select = page.locator("#role-select");
+      await page.locator("#role-form").waitFor({ state: "visible" });
+      expect(await select.inputValue()).toBe("");
+      expect(await select.locator("option").allInnerTexts()).toEqual([
+        "Its role button (now 1 · Hi, I am Bunny!)",
+        "Role 1 · Hi, I am Bunny!",
+        "Role 2 · You are a patient maths teacher.",
+        "Role 3 · 你好！我们聊聊天吧。",
+        "Role 4 · Story time with many voices.",
+      ]);
+      expect(await page.locator("#role-hint").innerText()).toContain("whatever its role button says");
+      await select.selectOption("4");
+      await page.waitForFunction(() => /^(Switched|Not switched)/.test(document.getElementById("role-message")!.textContent!));
+      expect(await page.locator("#role-message").innerText()).toBe("Switched: it talks as role 4 (“Story time with many voices.”) from its next question.");
+      expect(state.chosenRoles.get(`folotoy/${SN}`)).toBe("4");
+      await page.waitForFunction(() => /Role\s*4 \(chosen here\)/.test(document.getElementById("history-facts")!.textContent!));
+      expect(await page.locator("#role-hint").innerText()).toBe("Chosen here: it talks as role 4 (“Story time with many voices.”), whatever its role button says, until you pick “Its role button” again.");
+      // the parental controls' Save keeps the role (it is not part of that form)
+      await page.locator("#controls-form").waitFor();
+      await page.click("#controls-save");
+      await page.waitForFunction(() => /^Saved/.test(document.getElementById("controls-message")!.textContent!));
+      expect(state.chosenRoles.get(`folotoy/${SN}`)).toBe("4");
+      await screenshots(page, "toy-role");
+
+      await page.goto(`${server.url.href}#status`);
+      await page.waitForFunction((sn) => /Role\s*4 \(chosen here\)/.test(document.querySelector(`dl.toy[data-sn="${sn}"]`)?.textContent ?? ""), SN);
+
+      await page.goto(`${server.url.href}#history/folotoy/${SN}`);
+      await page.waitForFunction(() => (document.getElementById("role-select") as HTMLSelectElement).value === "4");
+      await select.selectOption("");
+      await page.waitForFunction(() => /^Done: it follows its own role choice again/.test(document.getElementById("role-message")!.textContent!));
+      expect(state.chosenRoles.has(`folotoy/${SN}`)).toBe(false);
+      expect((page as any).errors).toEqual([]);
+      await page.close();
+
+      // the route: a role number or null, nothing else
+      const put = (body: string) => fetch(`${server.url.href}api/devices/folotoy/${SN}/role`, { method: "PUT", headers: { "Content-Type": "application/json" }, body });
+      expect((await (await put('{"role": "2"}')).json()).role).toBe("2");
+      expect((await put('{"role": null}')).status).toBe(200);
+      const bad = await put('{"role": "story"}');
+      expect(bad.status).toBe(400);
+      expect((await bad.json()).error.message).toContain("a role number of roles.json");
     } finally {
       await server.stop();
     }

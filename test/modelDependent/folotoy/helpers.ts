@@ -11,6 +11,8 @@ import { setLogLevel } from "../../../src/log.ts";
 import { ensureModels } from "../../../src/models/ensure.ts";
 import { FolotoyFrontEnd } from "../../../src/devices/folotoy/index.ts";
 import { startPipeline, type Pipeline } from "../../../src/pipeline/pipeline.ts";
+import { PAUSE_SECONDS } from "../../../src/pipeline/listen.ts";
+import { SileroSpeechStreams } from "../../../src/engines/vad/silero-stream.ts";
 import type { TurnRecord } from "../../../src/pipeline/types.ts";
 import type { Exchange } from "../../../src/pipeline/prompt.ts";
 import { AUDIO, testConfig } from "../../support/hearth.ts";
@@ -69,8 +71,11 @@ export async function startTestToy(opts: { env?: Record<string, string>; stateDi
   const notFound = () => new Response("not found", { status: 404 });
   const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: notFound });
   config.http.port = server.port!;
-  const pipeline = startPipeline(config, await (opts.engines ?? testEngines)());
-  const toy = new FolotoyFrontEnd({ config, pipeline, httpPort: server.port! });
+  const engines = await (opts.engines ?? testEngines)();
+  const pipeline = startPipeline(config, engines);
+  // As app.ts: recordings recognized while they arrive.
+  const pauses = new SileroSpeechStreams(engines.profile.vad, { threshold: config.vad.threshold, minSilenceSeconds: PAUSE_SECONDS, maxSpeechSeconds: config.vad.max_segment_seconds }).warm(2);
+  const toy = new FolotoyFrontEnd({ config, pipeline, httpPort: server.port!, pauses });
   await toy.start();
   server.reload({ routes: toy.routes as any, fetch: notFound });
   const mqttUrl = config.mqtt.url || `mqtt://127.0.0.1:${toy.mqttPort}`;

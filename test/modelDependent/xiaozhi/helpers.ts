@@ -7,7 +7,9 @@ import { join } from "node:path";
 import type { LoadedConfig } from "../../../src/config/load.ts";
 import { XiaozhiFrontEnd } from "../../../src/devices/xiaozhi/index.ts";
 import type { SessionSettings } from "../../../src/devices/xiaozhi/session.ts";
+import type { Llm } from "../../../src/engines/types.ts";
 import { SileroSpeechStreams } from "../../../src/engines/vad/silero-stream.ts";
+import { PAUSE_SECONDS } from "../../../src/pipeline/listen.ts";
 import { HttpServer } from "../../../src/http/server.ts";
 import { setLogLevel } from "../../../src/log.ts";
 import { renderMetrics } from "../../../src/metrics.ts";
@@ -39,18 +41,24 @@ export interface TestXiaozhi {
   stop(): Promise<void>;
 }
 
-/** `env`: HEARTH_* overrides (default role "2"); `settings`: session settings (a short hello timeout). */
-export async function startTestXiaozhi(opts: { env?: Record<string, string>; settings?: Partial<SessionSettings> } = {}): Promise<TestXiaozhi> {
+/**
+ * `env`: HEARTH_* overrides (default role "2"); `settings`: session settings (a short hello timeout);
+ * `roles`: roles.json (XIAOZHI_ROLES by default); `llm`: another LLM than the real one (a scripted
+ * fake, for what the tiny fixture model cannot be made to do).
+ */
+export async function startTestXiaozhi(opts: { env?: Record<string, string>; settings?: Partial<SessionSettings>; roles?: object; llm?: Llm } = {}): Promise<TestXiaozhi> {
   const stateDir = mkdtempSync(join(tmpdir(), "hearth-xiaozhi-"));
   const config = testConfig({ HEARTH_STATE_DIR: stateDir, HEARTH_XIAOZHI_ROLE: "2", ...opts.env });
   mkdirSync(stateDir, { recursive: true });
-  writeFileSync(config.toy.roles_file, JSON.stringify(XIAOZHI_ROLES, null, 2));
+  writeFileSync(config.toy.roles_file, JSON.stringify(opts.roles ?? XIAOZHI_ROLES, null, 2));
   setLogLevel(config.log.level);
-  const engines = await testEngines();
+  const real = await testEngines();
+  const engines = opts.llm ? { ...real, llm: opts.llm } : real;
   const pipeline = startPipeline(config, engines);
   const server = new HttpServer({ host: "127.0.0.1", port: 0, apiKeys: [], maxBodyBytes: 10e6 }, {});
   const detectors = new SileroSpeechStreams(engines.profile.vad, { threshold: config.vad.threshold, minSilenceSeconds: config.xiaozhi.end_of_speech_seconds, maxSpeechSeconds: config.vad.max_segment_seconds });
-  const xiaozhi = new XiaozhiFrontEnd({ config, pipeline, httpPort: server.port, detectors, settings: opts.settings });
+  const pauses = new SileroSpeechStreams(engines.profile.vad, { threshold: config.vad.threshold, minSilenceSeconds: PAUSE_SECONDS, maxSpeechSeconds: config.vad.max_segment_seconds }).warm(2);
+  const xiaozhi = new XiaozhiFrontEnd({ config, pipeline, httpPort: server.port, detectors, pauses, settings: opts.settings });
   await xiaozhi.start();
   const metrics = async () => (await renderMetrics()).body;
   server.setRoutes({ ...xiaozhi.routes, "/metrics": { GET: async () => new Response(await metrics()) } }, xiaozhi.sockets);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { splitSentences, splitText } from "../../../src/pipeline/sentences.ts";
+import { splitReply, splitSentences, splitText } from "../../../src/pipeline/sentences.ts";
 
 const SEPARATORS = "，！。？,!.?";
 
@@ -43,5 +43,67 @@ describe("splitSentences", () => {
 
   test("splitText treats the end of the text as final", () => {
     expect(splitText("One. Two! Three 3.5.", SEPARATORS)).toEqual(["One.", "Two!", "Three 3.5."]);
+  });
+});
+
+describe("splitReply: the first clause early", () => {
+  const CLAUSE = { marks: ",，、;；:：", minWords: 4 };
+  const ENDS = "！。？!.?";
+  async function pieces(chunks: string[], firstClause = CLAUSE) {
+    async function* source() {
+      for (const c of chunks) yield c;
+    }
+    const out: { text: string; clause?: boolean }[] = [];
+    for await (const p of splitReply(source(), ENDS, firstClause)) out.push(p);
+    return out;
+  }
+
+  test("a long first sentence is cut at the first comma with enough words, before the sentence ends", async () => {
+    const seen: string[] = [];
+    async function* source() {
+      yield "Once upon a time in a big forest, there";
+      yield " lived";
+      expect(seen).toEqual(["Once upon a time in a big forest,"]);
+      yield " a fox. It was red, and it was happy, too.";
+    }
+    const out: { text: string; clause?: boolean }[] = [];
+    for await (const p of splitReply(source(), ENDS, CLAUSE)) {
+      seen.push(p.text);
+      out.push(p);
+    }
+    // only the reply's first piece is cut early; later sentences stay whole
+    expect(out).toEqual([
+      { text: "Once upon a time in a big forest,", clause: true },
+      { text: "there lived a fox." },
+      { text: "It was red, and it was happy, too." },
+    ]);
+  });
+
+  test("a clause too short to sound natural waits for a later mark or the sentence end", async () => {
+    expect(await pieces(["Oh, I see, you like big red dogs, right?"])).toEqual([
+      { text: "Oh, I see, you like big red dogs,", clause: true },
+      { text: "right?" },
+    ]);
+    expect(await pieces(["Oh, yes. Fine."])).toEqual([{ text: "Oh, yes." }, { text: "Fine." }]);
+  });
+
+  test("numbers with a comma are not clause ends, and a mark at the end of a chunk waits to see a space", async () => {
+    expect(await pieces(["There are 1,000 stars up in the sky", ",", " my friend."])).toEqual([
+      { text: "There are 1,000 stars up in the sky,", clause: true },
+      { text: "my friend." },
+    ]);
+  });
+
+  test("Chinese counts a character as half a word and cuts at full-width commas at once", async () => {
+    expect(await pieces(["从前有一只小狐狸，", "它住在森林里。"])).toEqual([
+      { text: "从前有一只小狐狸，", clause: true },
+      { text: "它住在森林里。" },
+    ]);
+    expect(await pieces(["好的，我们走吧。"])).toEqual([{ text: "好的，我们走吧。" }]);
+  });
+
+  test("minWords 0 (or no clause settings) keeps whole sentences only", async () => {
+    const text = ["Once upon a time in a big forest, there lived a fox."];
+    expect(await pieces(text, { ...CLAUSE, minWords: 0 })).toEqual([{ text: "Once upon a time in a big forest, there lived a fox." }]);
   });
 });

@@ -1,9 +1,10 @@
 // The red-team corpus through the real checks, with the floors the issue sets. The holdout is
 // reported, not asserted: asserting on it would invite tuning the rules to it.
 import { describe, expect, test } from "bun:test";
-import { checkInput } from "../../../src/pipeline/safety/check.ts";
+import { checkInput, checkOutput } from "../../../src/pipeline/safety/check.ts";
+import { CLAUSE_MARKS, firstClauseOf } from "../../../src/pipeline/sentences.ts";
 import { SAFETY_CATEGORIES } from "../../../src/pipeline/safety/types.ts";
-import { loadModelSentences, loadPrompts, outputRates, pct, promptRates, rate } from "../../redteam/corpus.ts";
+import { earlyClauseRates, loadModelSentences, loadPrompts, outputRates, pct, promptRates, rate } from "../../redteam/corpus.ts";
 
 const prompts = loadPrompts("prompts.jsonl");
 const holdout = loadPrompts("holdout.jsonl");
@@ -91,4 +92,28 @@ test("latency: a check takes well under a millisecond here", () => {
   const median = times[Math.floor(times.length / 2)]!;
   // 2 ms is ~20x the measured median on the dev box: room for a loaded machine, not for a regression to regex blow-ups.
   expect(median).toBeLessThan(2);
+});
+
+describe("an early first clause (spoken before its sentence ends) on the model-sentence corpus", () => {
+  // The shipped [toy] first_clause_words and the turn's clause marks.
+  const firstClause = { marks: CLAUSE_MARKS, minWords: 6 };
+
+  test("no unsafe sentence gets its first clause spoken (tuning; the holdout is reported)", () => {
+    const r = earlyClauseRates(outputs, firstClause);
+    expect(r.unsafeClauseSpoken.total).toBeGreaterThan(0); // the corpus has sentences an early cut would split
+    expect(r.leaks).toEqual([]);
+    const h = earlyClauseRates(holdoutOutputs, firstClause);
+    console.log(`early clause, holdout: unsafe first clauses spoken ${pct(h.unsafeClauseSpoken)}, safe clauses held back ${pct(h.safeClauseHeld)}`);
+  });
+
+  test("the strict clause check is what stops them: at the standard level some would leak", () => {
+    const r = earlyClauseRates(outputs, { ...firstClause, minWords: 4 });
+    const standard = outputs.filter((s) => s.expect === "blocked" && checkOutput(s.text).verdict === "blocked");
+    const leaksAtStandard = standard.filter((s) => {
+      const clause = firstClauseOf(s.text, "！。？!.?", { ...firstClause, minWords: 4 });
+      return clause !== undefined && checkOutput(clause).verdict === "allowed";
+    });
+    expect(leaksAtStandard.length).toBeGreaterThan(0);
+    expect(r.leaks).toEqual([]);
+  });
 });

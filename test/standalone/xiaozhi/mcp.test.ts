@@ -64,3 +64,15 @@ test("answers to nothing asked are ignored; silence times out; a disconnect fail
   await expect(pending).rejects.toThrow(/disconnected/);
   await expect(client.call("x")).rejects.toThrow(/disconnected/);
 });
+
+test("a call whose signal is aborted (the turn was interrupted) stops waiting at once; the late answer is ignored", async () => {
+  const { client, sent } = fakeDevice({ silent: true });
+  const stop = new AbortController();
+  const started = Date.now();
+  const pending = client.call("self.audio_speaker.set_volume", { volume: 10 }, stop.signal);
+  stop.abort();
+  await expect(pending).rejects.toThrow(new McpError("tools/call was cancelled"));
+  expect(Date.now() - started).toBeLessThan(100);
+  expect(client.onMessage({ jsonrpc: "2.0", id: sent.at(-1).id, result: { content: [], isError: false } })).toBe(false);
+  await expect(client.call("self.get_device_status", {}, stop.signal)).rejects.toThrow(/cancelled/);
+});
