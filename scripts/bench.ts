@@ -29,7 +29,7 @@ if (values.help) {
   --only      comma-separated sections (default: all)
   --out       where latest.json and latest.md go (default bench/results; a partial run (--only) writes nothing unless --out is given)
   --audio     folder with transcripts.tsv + uttNN.wav (default HEARTH_BENCH_AUDIO or ../shared/audio; without one, speech is synthesized)
-  --budget    seconds after which sections not yet started are skipped (default 480 on the test profile, none otherwise)
+  --budget    seconds after which sections not yet started are skipped (default 1200 on the test profile, none otherwise)
 Other settings come from config.toml and HEARTH_* variables (e.g. HEARTH_LLM_THREADS=4).`);
   process.exit(0);
 }
@@ -54,7 +54,7 @@ try {
     only,
     out,
     audioDir: values.audio,
-    budgetSeconds: values.budget !== undefined ? Number(values.budget) : values.profile === "test" ? 480 : 0,
+    budgetSeconds: values.budget !== undefined ? Number(values.budget) : values.profile === "test" ? 1200 : 0,
     log: (line) => console.error(`bench: ${line}`),
   });
   // Targets are reported, not asserted: only a section that could not run fails the command.
