@@ -1,15 +1,10 @@
 // The LLM with node-llama-cpp: one model, one context with N sequences, a bounded queue.
 import {
   getLlama,
-  isChatModelResponseFunctionCall,
   LlamaChat,
   resolveChatWrapper,
   type ChatHistoryItem,
-  type ChatModelFunctionCall,
   type ChatModelFunctions,
-  type ChatWrapper,
-  type ChatWrapperGenerateContextStateOptions,
-  type ChatWrapperGeneratedContextState,
   type Llama,
   type LlamaContext,
   type LlamaGrammar,
@@ -19,9 +14,11 @@ import {
 import { BadRequest, Busy, Cancelled, NotReady } from "../../errors.ts";
 import { logger } from "../../log.ts";
 import { metrics } from "../../metrics.ts";
+import { repeatPenalty, reusedPromptTokens, toHistory } from "./llama-prompt.ts";
+import { ToolCallCollector, toolChoiceWrapper, toolPlan, type ToolChoiceWrapper } from "./llama-tools.ts";
 import { Place } from "./place.ts";
 import type { LlmModel } from "../../models/types.ts";
-import type { ChatMessage, ChatOptions, ChatResult, Llm, LlmReservation, PreloadOptions, PreloadResult, ToolCall, ToolCallDelta } from "../types.ts";
+import type { ChatMessage, ChatOptions, ChatResult, Llm, LlmReservation, PreloadOptions, PreloadResult } from "../types.ts";
 
 const log = logger("llm");
 
@@ -444,158 +441,5 @@ export class LlamaCppLlm implements Llm {
         return;
       }
     }
-  }
-}
-
-/**
- * Messages as node-llama-cpp's chat history. An assistant message's tool calls (with their
- * results) follow its text in the same model turn, and the text of the assistant message after
- * them continues that turn: that is how the chat wrappers render a call, its result and the
- * answer that uses it.
- */
-function toHistory(messages: ChatMessage[]): ChatHistoryItem[] {
-  const history: ChatHistoryItem[] = [];
-  for (const m of messages) {
-    if (m.role !== "assistant") {
-      history.push({ type: m.role, text: m.content });
-      continue;
-    }
-    const calls: ChatModelFunctionCall[] = (m.toolCalls ?? []).map((call) => ({
-      type: "functionCall",
-      name: call.name,
-      params: parseJson(call.arguments, {}),
-      result: call.result === undefined ? undefined : parseJson(call.result, call.result),
-    }));
-    const previous = history.at(-1);
-    if (previous?.type === "model" && isChatModelResponseFunctionCall(previous.response.at(-1))) {
-      previous.response.push(...(m.content ? [m.content] : []), ...calls);
-    } else {
-      history.push({ type: "model", response: calls.length ? [...(m.content ? [m.content] : []), ...calls] : [m.content] });
-    }
-  }
-  return history;
-}
-
-/**
- * Prompt tokens a request found in its sequence: generateResponse keeps what the sequence held up
- * to the first token that differs and evaluates the rest (at least the prompt's last token).
- */
-function reusedPromptTokens(before: Token[], after: Token[], promptTokens: number): number {
-  let n = 0;
-  while (n < before.length && n < after.length && before[n] === after[n]) n++;
-  return Math.max(0, Math.min(n, promptTokens - 1));
-}
-
-/**
- * OpenAI's penalties and nothing else. node-llama-cpp's default (an omitted `repeatPenalty`) is a
- * 1.1 repeat penalty over the last 64 tokens, which no request asked for: it changes the text
- * and, over Qwen's 151,936-token vocabulary, costs ~0.5 ms of sampling per token (bench/README.md,
- * stand-in section). `penalty: 1` keeps that multiplicative penalty off when frequency or presence
- * penalties are given, as llama-server does by default.
- */
-function repeatPenalty(opts: Pick<ChatOptions, "frequencyPenalty" | "presencePenalty">) {
-  if (!opts.frequencyPenalty && !opts.presencePenalty) return false as const;
-  return { penalty: 1, frequencyPenalty: opts.frequencyPenalty || undefined, presencePenalty: opts.presencePenalty || undefined };
-}
-
-function parseJson(text: string, fallback: unknown): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return fallback;
-  }
-}
-
-/**
- * The functions node-llama-cpp is given for a request, and whether the reply must start with a
- * call: "required" offers every tool and forces a call; a named tool offers only that one (the
- * call grammar then allows only its name); "none" offers none.
- */
-function toolPlan(opts: Pick<ChatOptions, "tools" | "toolChoice">): { functions?: ChatModelFunctions; force: boolean } {
-  const choice = opts.toolChoice ?? "auto";
-  if (!opts.tools?.length || choice === "none") return { force: false };
-  const offered = typeof choice === "object" ? opts.tools.filter((t) => t.name === choice.name) : opts.tools;
-  if (typeof choice === "object" && !offered.length) throw new BadRequest(`tool_choice names the function "${choice.name}", which is not among the tools.`, "tool_choice");
-  const functions: ChatModelFunctions = Object.fromEntries(
-    offered.map((t) => [t.name, { description: t.description, params: t.parameters as ChatModelFunctions[string]["params"] }]),
-  );
-  return { functions, force: choice !== "auto" };
-}
-
-/**
- * The chat wrapper node-llama-cpp chose for the model, with one switch: while `forceCall` is on,
- * its context state says function calling is "initially engaged" with nothing that disengages
- * it (node-llama-cpp's ChatWrapperGeneratedContextState contract), so node-llama-cpp puts the
- * call prefix in the context and the reply starts with a call: the function name constrained to
- * the offered functions, then the arguments to that function's parameters schema. Everything
- * else is the model's own wrapper (a prototype-chained view, so its settings and renderings are
- * unchanged; the rendered prompt is the same either way).
- */
-interface ToolChoiceWrapper extends ChatWrapper {
-  forceCall: boolean;
-}
-
-function toolChoiceWrapper(inner: ChatWrapper): ToolChoiceWrapper {
-  const wrapper = Object.create(inner) as ToolChoiceWrapper;
-  wrapper.forceCall = false;
-  wrapper.generateContextState = function (this: ToolChoiceWrapper, options: ChatWrapperGenerateContextStateOptions): ChatWrapperGeneratedContextState {
-    const state = inner.generateContextState.call(this, options);
-    if (!this.forceCall || Object.keys(options.availableFunctions ?? {}).length === 0) return state;
-    return {
-      contextText: state.contextText,
-      stopGenerationTriggers: state.stopGenerationTriggers,
-      ignoreStartText: "ignoreStartText" in state ? state.ignoreStartText : undefined,
-      functionCall: { initiallyEngaged: true, disengageInitiallyEngaged: [] },
-    };
-  };
-  return wrapper;
-}
-
-/**
- * Tool calls as node-llama-cpp generates them, kept as ToolCalls and passed on as deltas for
- * streaming: the id and name first, then the arguments' text as it comes. The call grammar ends
- * the arguments with newlines that are not part of them, so trailing whitespace is held back
- * until something follows it.
- */
-class ToolCallCollector {
-  private readonly calls: (ToolCall & { raw: string; done: boolean })[] = [];
-  private completed = 0;
-
-  constructor(private readonly onDelta?: (delta: ToolCallDelta) => void) {}
-
-  readonly onParamsChunk = (chunk: { callIndex: number; functionName: string; paramsChunk: string }) => {
-    const call = this.start(chunk.callIndex, chunk.functionName);
-    call.raw += chunk.paramsChunk;
-    this.advance(chunk.callIndex, call.raw.trimEnd());
-  };
-
-  readonly onCall = (functionCall: { functionName: string; params?: unknown }) => {
-    const index = this.completed++;
-    const call = this.start(index, functionCall.functionName);
-    // A function without parameters generates no argument text.
-    if (!call.arguments) this.advance(index, functionCall.params === undefined ? "{}" : JSON.stringify(functionCall.params));
-    call.done = true;
-  };
-
-  /** The calls generated whole (a reply cut by max_tokens may end inside one). */
-  complete(): ToolCall[] {
-    return this.calls.filter((c) => c.done).map(({ id, name, arguments: args }) => ({ id, name, arguments: args }));
-  }
-
-  private start(index: number, name: string) {
-    let call = this.calls[index];
-    if (!call) {
-      call = this.calls[index] = { id: `call_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`, name, arguments: "", raw: "", done: false };
-      this.onDelta?.({ index, id: call.id, name, arguments: "" });
-    }
-    return call;
-  }
-
-  private advance(index: number, text: string) {
-    const call = this.calls[index]!;
-    if (text.length <= call.arguments.length) return;
-    const delta = text.slice(call.arguments.length);
-    call.arguments = text;
-    this.onDelta?.({ index, arguments: delta });
   }
 }
