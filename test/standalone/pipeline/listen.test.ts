@@ -4,34 +4,11 @@
 // silero and Whisper are exercised in test/modelDependent/stt/listen.test.ts.
 import { expect, test } from "bun:test";
 import type { Stt, Transcript } from "../../../src/engines/types.ts";
-import { Listening, type PauseDetector } from "../../../src/pipeline/listen.ts";
+import { Listening } from "../../../src/pipeline/listen.ts";
+import { LoudnessDetector } from "../../support/loudness-detector.ts";
 
 const RATE = 16000;
 const PAUSE = 1600; // 0.1 s of silence ends a stretch
-
-/** Speech where the samples are non-zero; its end after PAUSE zero samples. */
-class LoudnessDetector implements PauseDetector {
-  private inSpeech = false;
-  private quiet = 0;
-  push(samples: Float32Array) {
-    const edges: ("start" | "end")[] = [];
-    for (const x of samples) {
-      if (x !== 0) {
-        this.quiet = 0;
-        if (!this.inSpeech) edges.push("start");
-        this.inSpeech = true;
-      } else if (this.inSpeech && ++this.quiet >= PAUSE) {
-        this.inSpeech = false;
-        edges.push("end");
-      }
-    }
-    return edges;
-  }
-  reset() {
-    this.inSpeech = false;
-    this.quiet = 0;
-  }
-}
 
 /** Word k is 0.1 s of samples of value ±k/100 (no DC: the listening removes it before its detector); the text is the words found, in order. */
 class WordStt implements Stt {
@@ -68,7 +45,7 @@ function speech(words: number[], gap: number, tail: number): Float32Array {
 function setup(minRegionSeconds = 2) {
   const stt = new WordStt();
   let released = 0;
-  const detector = new LoudnessDetector();
+  const detector = new LoudnessDetector(PAUSE);
   const listening = new Listening({ stt, detectors: { open: () => detector, release: () => released++ }, sampleRate: RATE, minRegionSeconds });
   return { stt, listening, released: () => released };
 }

@@ -1,35 +1,9 @@
 // Utterances from the microphone stream, per listen mode, with a scripted speech detector (the
 // real one, silero, is exercised end to end in test/modelDependent/xiaozhi).
 import { expect, test } from "bun:test";
-import { Listener, type SpeechDetector, type SpeechEdge, type Utterance } from "../../../src/devices/xiaozhi/listening.ts";
+import { Listener, type Utterance } from "../../../src/devices/xiaozhi/listening.ts";
 import { Listening } from "../../../src/pipeline/listen.ts";
-
-/** A detector that reports speech where the samples are non-zero, and its end after `silence` zero samples. */
-class LoudnessDetector implements SpeechDetector {
-  private inSpeech = false;
-  private quiet = 0;
-  resets = 0;
-  constructor(private readonly silence: number) {}
-  push(samples: Float32Array): SpeechEdge[] {
-    const edges: SpeechEdge[] = [];
-    for (const x of samples) {
-      if (x !== 0) {
-        this.quiet = 0;
-        if (!this.inSpeech) edges.push("start");
-        this.inSpeech = true;
-      } else if (this.inSpeech && ++this.quiet >= this.silence) {
-        this.inSpeech = false;
-        edges.push("end");
-      }
-    }
-    return edges;
-  }
-  reset() {
-    this.inSpeech = false;
-    this.quiet = 0;
-    this.resets++;
-  }
-}
+import { LoudnessDetector } from "../../support/loudness-detector.ts";
 
 function listener() {
   const detector = new LoudnessDetector(1600);
