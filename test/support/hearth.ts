@@ -5,6 +5,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startHearth, type Hearth } from "../../src/app.ts";
 import { loadConfig, type LoadedConfig } from "../../src/config/load.ts";
+import { SherpaStt } from "../../src/engines/stt/sherpa.ts";
+import { SileroVad } from "../../src/engines/vad/silero.ts";
+import type { ResolvedProfile } from "../../src/models/types.ts";
 import { AUDIO, SHARED } from "./paths.ts";
 
 export { AUDIO, SHARED };
@@ -32,6 +35,13 @@ export function testEnv(stateDir: string): Record<string, string> {
 
 export function testConfig(overrides: Record<string, string> = {}): LoadedConfig {
   return loadConfig(undefined, { ...testEnv(mkdtempSync(join(tmpdir(), "hearth-state-"))), ...overrides });
+}
+
+/** The test profile's recognizer with its VAD, as the engines load them, on 1 thread. */
+export async function testRecognizer(config: LoadedConfig, profile: ResolvedProfile): Promise<{ vad: SileroVad; stt: SherpaStt }> {
+  const vad = new SileroVad(profile.vad, { threshold: config.vad.threshold, minSilenceSeconds: config.vad.min_silence_seconds, maxSegmentSeconds: config.vad.max_segment_seconds });
+  const stt = await SherpaStt.load(profile.stt, vad, { threads: 1, language: config.stt.language, maxQueue: 64 });
+  return { vad, stt };
 }
 
 export async function startTestHearth(overrides: Record<string, string> = {}): Promise<Hearth> {

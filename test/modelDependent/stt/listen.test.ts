@@ -7,12 +7,12 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { concatSamples } from "../../../src/audio/bytes.ts";
 import type { Stt } from "../../../src/engines/types.ts";
-import { SherpaStt } from "../../../src/engines/stt/sherpa.ts";
-import { SileroVad } from "../../../src/engines/vad/silero.ts";
+import type { SherpaStt } from "../../../src/engines/stt/sherpa.ts";
+import type { SileroVad } from "../../../src/engines/vad/silero.ts";
 import { SileroSpeechStreams } from "../../../src/engines/vad/silero-stream.ts";
 import { ensureModels } from "../../../src/models/ensure.ts";
 import { Listening, PAUSE_SECONDS, type Heard } from "../../../src/pipeline/listen.ts";
-import { testConfig, wordErrorRate } from "../../support/hearth.ts";
+import { testConfig, testRecognizer, wordErrorRate } from "../../support/hearth.ts";
 import { loudUtterances, quietUtterances, type Recording } from "../../support/quiet-audio.ts";
 
 const TAIL_SECONDS = 0.6;
@@ -25,8 +25,7 @@ beforeAll(async () => {
   const config = testConfig();
   stateDir = config.state.dir;
   const profile = await ensureModels(config);
-  vad = new SileroVad(profile.vad, { threshold: config.vad.threshold, minSilenceSeconds: config.vad.min_silence_seconds, maxSegmentSeconds: config.vad.max_segment_seconds });
-  stt = await SherpaStt.load(profile.stt, vad, { threads: 1, language: config.stt.language, maxQueue: 64 });
+  ({ vad, stt } = await testRecognizer(config, profile));
   pauses = new SileroSpeechStreams(profile.vad, { threshold: config.vad.threshold, minSilenceSeconds: PAUSE_SECONDS, maxSpeechSeconds: config.vad.max_segment_seconds });
 }, 120_000);
 

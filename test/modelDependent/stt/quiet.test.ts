@@ -7,10 +7,10 @@ import { join } from "node:path";
 import { normalizeLevel } from "../../../src/audio/level.ts";
 import { resample } from "../../../src/audio/resample.ts";
 import { decodeWav } from "../../../src/audio/wav.ts";
-import { SherpaStt } from "../../../src/engines/stt/sherpa.ts";
-import { SileroVad } from "../../../src/engines/vad/silero.ts";
+import type { SherpaStt } from "../../../src/engines/stt/sherpa.ts";
+import type { SileroVad } from "../../../src/engines/vad/silero.ts";
 import { ensureModels } from "../../../src/models/ensure.ts";
-import { testConfig, wordErrorRate } from "../../support/hearth.ts";
+import { testConfig, testRecognizer, wordErrorRate } from "../../support/hearth.ts";
 import { AUDIO } from "../../support/paths.ts";
 import { loudUtterances, quietUtterances, silentRecordings, type QuietRecording } from "../../support/quiet-audio.ts";
 
@@ -23,8 +23,7 @@ beforeAll(async () => {
   const config = testConfig();
   stateDir = config.state.dir;
   const profile = await ensureModels(config);
-  vad = new SileroVad(profile.vad, { threshold: config.vad.threshold, minSilenceSeconds: config.vad.min_silence_seconds, maxSegmentSeconds: config.vad.max_segment_seconds });
-  stt = await SherpaStt.load(profile.stt, vad, { threads: 1, language: config.stt.language, maxQueue: 64 });
+  ({ vad, stt } = await testRecognizer(config, profile));
 }, 120_000);
 
 afterAll(() => {
