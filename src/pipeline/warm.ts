@@ -39,7 +39,8 @@ export class PromptWarmer {
    * Evaluates the prompt of the device's next turn, up to its new words: the role is resolved as
    * the turn resolves it, the messages (and the device tools offered) as the turn builds them
    * (runTurn, step 2): `tools` are the device's, as its turns get them. Never throws; undefined
-   * when nothing was tried (switched off, a backend without preloading, a device its parent paused).
+   * when nothing was tried (switched off, a backend without preloading, a device its parent paused,
+   * or device tools its role does not offer: that prompt was warmed without them).
    */
   async warm(key: ConversationKey, opts: { tools?: DeviceTools } = {}): Promise<PreloadResult | undefined> {
     const { llm, settings } = this.deps;
@@ -50,6 +51,8 @@ export class PromptWarmer {
       const conversation = { ...key, role: resolved.key };
       const maxTokens = resolved.role.max_tokens ?? settings.maxTokens;
       const tools = offeredTools(resolved.role, opts.tools, llm);
+      // Tools the role does not offer leave the prompt as it was warmed without them.
+      if (opts.tools && !tools.length) return undefined;
       const { messages } = buildMessages({
         role: resolved.role,
         systemPrompt: settings.systemPrompt,
