@@ -112,33 +112,26 @@ export async function benchWarm(ctx: BenchContext): Promise<Omit<Section, "secon
 
     const ttft = (xs: { ttft: number }[]) => xs.map((x) => x.ttft);
     const rows: Row[] = [];
-    const fixedRatio = stat(pairedRatios(ttft(fixed.a), ttft(fixed.b)));
+    // A warmed turn against the same turn cold, per round.
+    const warmedVsCold = (metric: string, pair: { a: { ttft: number }[]; b: { ttft: number }[] }): Row => {
+      const ratio = stat(pairedRatios(ttft(pair.a), ttft(pair.b)));
+      return {
+        area: "Warm prompts",
+        metric,
+        server: stat(ttft(pair.a)),
+        floor: stat(ttft(pair.b)),
+        ratio,
+        delta: stat(pairedDiffs(ttft(pair.a), ttft(pair.b))),
+        target: "ratio <= 0.5",
+        verdict: verdict(ratio.median <= 0.5),
+        note: "second column: the same turn cold",
+      };
+    };
     const prompt = stat(fixed.b.map((x) => x.promptTokens));
     const newTokens = stat(fixed.a.map((x) => x.promptTokens - x.cached));
-    rows.push({
-      area: "Warm prompts",
-      metric: `new device, 1st turn TTFT: warmed vs cold (${fmt(prompt)} prompt tokens, ${fmt(newTokens)} new)`,
-      server: stat(ttft(fixed.a)),
-      floor: stat(ttft(fixed.b)),
-      ratio: fixedRatio,
-      delta: stat(pairedDiffs(ttft(fixed.a), ttft(fixed.b))),
-      target: "ratio <= 0.5",
-      verdict: verdict(fixedRatio.median <= 0.5),
-      note: "second column: the same turn cold",
-    });
+    rows.push(warmedVsCold(`new device, 1st turn TTFT: warmed vs cold (${fmt(prompt)} prompt tokens, ${fmt(newTokens)} new)`, fixed));
     rows.push({ area: "Warm prompts", metric: "the warm-up itself (at login, in the background)", server: stat(fresh.warmMs), verdict: "INFO", note: `${fmt(stat(fresh.prefix))} tokens` });
-    const restartRatio = stat(pairedRatios(ttft(restarted.a), ttft(restarted.b)));
-    rows.push({
-      area: "Warm prompts",
-      metric: `after a restart, ${HISTORY_EXCHANGES} exchanges stored: warmed vs cold (${fmt(stat(restarted.b.map((x) => x.promptTokens)))} prompt tokens)`,
-      server: stat(ttft(restarted.a)),
-      floor: stat(ttft(restarted.b)),
-      ratio: restartRatio,
-      delta: stat(pairedDiffs(ttft(restarted.a), ttft(restarted.b))),
-      target: "ratio <= 0.5",
-      verdict: verdict(restartRatio.median <= 0.5),
-      note: "second column: the same turn cold",
-    });
+    rows.push(warmedVsCold(`after a restart, ${HISTORY_EXCHANGES} exchanges stored: warmed vs cold (${fmt(stat(restarted.b.map((x) => x.promptTokens)))} prompt tokens)`, restarted));
     const cost = stat(pairedDiffs(ttft(meanwhile.a), ttft(meanwhile.b)));
     rows.push({
       area: "Warm prompts",
