@@ -3,10 +3,9 @@
 // a detector is lent to one stream at a time; returned ones are reset and kept for the next
 // stream (creating one loads the model: ~40 ms). Detectors run one 32 ms window at a time, a
 // fraction of a millisecond each, on the caller's thread; sherpa is told to use 1 thread.
-import sherpa from "sherpa-onnx-node";
 import { concatSamples } from "../../audio/bytes.ts";
 import type { VadModel } from "../../models/types.ts";
-import { VAD_SAMPLE_RATE } from "./silero.ts";
+import { createSileroDetector } from "./silero.ts";
 
 const WINDOW = 512; // silero's window at 16 kHz
 /** Detectors kept for reuse. */
@@ -30,23 +29,7 @@ export class SileroSpeechStream {
   private detected = false;
 
   constructor(model: VadModel, settings: SpeechStreamSettings) {
-    this.vad = new sherpa.Vad(
-      {
-        sileroVad: {
-          model: model.file,
-          threshold: settings.threshold,
-          minSilenceDuration: settings.minSilenceSeconds,
-          minSpeechDuration: 0.25,
-          maxSpeechDuration: settings.maxSpeechSeconds,
-          windowSize: WINDOW,
-        },
-        sampleRate: VAD_SAMPLE_RATE,
-        numThreads: 1,
-        provider: "cpu",
-        debug: 0,
-      },
-      settings.maxSpeechSeconds + 5,
-    );
+    this.vad = createSileroDetector(model, settings, settings.maxSpeechSeconds + 5);
   }
 
   /** Feeds 16 kHz samples; the edges they contain, in order. */

@@ -24,23 +24,7 @@ export class SileroVad implements Vad {
     private readonly settings: SileroVadSettings,
   ) {
     // One detector, loaded once (loading silero costs ~40 ms); calls take turns and reset it.
-    this.vad = new sherpa.Vad(
-      {
-        sileroVad: {
-          model: model.file,
-          threshold: settings.threshold,
-          minSilenceDuration: settings.minSilenceSeconds,
-          minSpeechDuration: 0.25,
-          maxSpeechDuration: settings.maxSegmentSeconds,
-          windowSize: WINDOW,
-        },
-        sampleRate: VAD_SAMPLE_RATE,
-        numThreads: 1,
-        provider: "cpu",
-        debug: 0,
-      },
-      60,
-    );
+    this.vad = createSileroDetector(model, { threshold: settings.threshold, minSilenceSeconds: settings.minSilenceSeconds, maxSpeechSeconds: settings.maxSegmentSeconds }, 60);
   }
 
   /**
@@ -79,4 +63,25 @@ export class SileroVad implements Vad {
       return found;
     }, opts.signal);
   }
+}
+
+/** A silero detector from sherpa-onnx at 16 kHz on 1 thread, buffering up to `bufferSeconds` of speech. */
+export function createSileroDetector(model: VadModel, settings: { threshold: number; minSilenceSeconds: number; maxSpeechSeconds: number }, bufferSeconds: number): any {
+  return new sherpa.Vad(
+    {
+      sileroVad: {
+        model: model.file,
+        threshold: settings.threshold,
+        minSilenceDuration: settings.minSilenceSeconds,
+        minSpeechDuration: 0.25,
+        maxSpeechDuration: settings.maxSpeechSeconds,
+        windowSize: WINDOW,
+      },
+      sampleRate: VAD_SAMPLE_RATE,
+      numThreads: 1,
+      provider: "cpu",
+      debug: 0,
+    },
+    bufferSeconds,
+  );
 }

@@ -8,7 +8,6 @@ import { rmSync } from "node:fs";
 import { concatSamples } from "../../../src/audio/bytes.ts";
 import type { Stt } from "../../../src/engines/types.ts";
 import type { SherpaStt } from "../../../src/engines/stt/sherpa.ts";
-import type { SileroVad } from "../../../src/engines/vad/silero.ts";
 import { SileroSpeechStreams } from "../../../src/engines/vad/silero-stream.ts";
 import { ensureModels } from "../../../src/models/ensure.ts";
 import { Listening, PAUSE_SECONDS, type Heard } from "../../../src/pipeline/listen.ts";
@@ -16,7 +15,6 @@ import { testConfig, testRecognizer, wordErrorRate } from "../../support/hearth.
 import { loudUtterances, quietUtterances, type Recording } from "../../support/quiet-audio.ts";
 
 const TAIL_SECONDS = 0.6;
-let vad: SileroVad;
 let stt: SherpaStt;
 let pauses: SileroSpeechStreams;
 let stateDir: string;
@@ -25,7 +23,7 @@ beforeAll(async () => {
   const config = testConfig();
   stateDir = config.state.dir;
   const profile = await ensureModels(config);
-  ({ vad, stt } = await testRecognizer(config, profile));
+  ({ stt } = await testRecognizer(config, profile));
   pauses = new SileroSpeechStreams(profile.vad, { threshold: config.vad.threshold, minSilenceSeconds: PAUSE_SECONDS, maxSpeechSeconds: config.vad.max_segment_seconds });
 }, 120_000);
 
